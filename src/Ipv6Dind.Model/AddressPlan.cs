@@ -1,0 +1,51 @@
+namespace Ipv6Dind;
+
+/// <summary>Every address and range of one cluster, computed from a validated spec. Pure data.</summary>
+public sealed class AddressPlan
+{
+    public string ClusterName { get; init; } = "";
+    public string Subnet { get; init; } = "";
+    public string ManagementPrefix { get; init; } = "";
+    public string ManagementGateway { get; init; } = "";
+    public string Dns64Address { get; init; } = "";
+    public string Nat64Address { get; init; } = "";
+    public string PodPrefix { get; init; } = "";
+    public int PodNodePrefixLength { get; init; }
+    public string ServicePrefix { get; init; } = "";
+    /// <summary>The cluster DNS service address (services prefix + ::a), as kubeadm picks it.</summary>
+    public string KubeDnsAddress { get; init; } = "";
+    public string Nat64Prefix { get; init; } = "";
+    public string Nat64Pool { get; init; } = "";
+    /// <summary>tayga's own IPv4 address: outside the pool, inside the container only.</summary>
+    public string Nat64Ipv4Address { get; init; } = "";
+    public IReadOnlyList<string> Dns64Upstream { get; init; } = Array.Empty<string>();
+    public bool AllowAaaa { get; init; }
+    public IReadOnlyList<NodeAddress> NodeAddresses { get; init; } = Array.Empty<NodeAddress>();
+    /// <summary>The control plane's management address, where the API server is advertised.</summary>
+    public string ApiServerAddress => NodeAddresses.Count > 0 ? NodeAddresses[0].Address : "";
+}
+
+/// <summary>One node's addresses.</summary>
+public sealed class NodeAddress
+{
+    public string ClusterName { get; init; } = "";
+    public string NodeName { get; init; } = "";
+    public int Index { get; init; }
+    public string Role { get; init; } = "";
+    public string Address { get; init; } = "";
+    public string PodPrefix { get; init; } = "";
+    /// <summary>The pod bridge's address (first address of the pod prefix).</summary>
+    public string PodGateway { get; init; } = "";
+}
+
+/// <summary>One row of an address plan as a table: what gets which address or range.</summary>
+public sealed class DindAddressAssignment
+{
+    public string ClusterName { get; init; } = "";
+    /// <summary>Management, Gateway, Dns64, Nat64, Node, Pods, Services, KubeDns, Nat64Prefix, Nat64Pool, Dns64Upstream.</summary>
+    public string Role { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string Address { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public override string ToString() => $"{Role} {Name} {Address}{Prefix}";
+}

@@ -1,0 +1,71 @@
+namespace Ipv6Dind;
+
+/// <summary>
+/// Every stable error id the module emits, in one place. Ids are part of the public contract:
+/// scripts match on them (<c>$_.FullyQualifiedErrorId -like 'InvalidNat64Prefix*'</c>) and tests assert them.
+/// Naming: &lt;Noun&gt;&lt;Problem&gt;.
+/// </summary>
+public static class ErrorIds
+{
+    // Names
+    public const string InvalidClusterName = nameof(InvalidClusterName);
+    public const string InvalidNodeName = nameof(InvalidNodeName);
+
+    // Counts
+    public const string InvalidNodeCount = nameof(InvalidNodeCount);
+    public const string NodeCountExceedsPodPrefix = nameof(NodeCountExceedsPodPrefix);
+    public const string NodeCountExceedsBridgePorts = nameof(NodeCountExceedsBridgePorts);
+
+    // Prefixes (parse / family / kind)
+    public const string InvalidSubnet = nameof(InvalidSubnet);
+    public const string InvalidManagementPrefix = nameof(InvalidManagementPrefix);
+    public const string InvalidPodPrefix = nameof(InvalidPodPrefix);
+    public const string InvalidPodNodePrefixLength = nameof(InvalidPodNodePrefixLength);
+    public const string PodNodeMaskDifferenceTooLarge = nameof(PodNodeMaskDifferenceTooLarge);
+    public const string InvalidServicePrefix = nameof(InvalidServicePrefix);
+    public const string ServicePrefixTooLarge = nameof(ServicePrefixTooLarge);
+    public const string InvalidNat64Prefix = nameof(InvalidNat64Prefix);
+    public const string InvalidNat64PrefixLength = nameof(InvalidNat64PrefixLength);
+    public const string Nat64PrefixUOctetNotZero = nameof(Nat64PrefixUOctetNotZero);
+    public const string InvalidNat64Pool = nameof(InvalidNat64Pool);
+    public const string Nat64PoolTooSmall = nameof(Nat64PoolTooSmall);
+    public const string Nat64PoolOverlapsDestination = nameof(Nat64PoolOverlapsDestination);
+    public const string PrefixHostBitsSet = nameof(PrefixHostBitsSet);
+    public const string SubnetOverlap = nameof(SubnetOverlap);
+    public const string SubnetOverlapsHost = nameof(SubnetOverlapsHost);
+    public const string SubnetOverlapsDockerNetwork = nameof(SubnetOverlapsDockerNetwork);
+    public const string SubnetOverlapsCluster = nameof(SubnetOverlapsCluster);
+
+    // DNS64
+    public const string InvalidDns64Upstream = nameof(InvalidDns64Upstream);
+    public const string Dns64UpstreamMissing = nameof(Dns64UpstreamMissing);
+    public const string Dns64UpstreamInsideCluster = nameof(Dns64UpstreamInsideCluster);
+
+    // Kubernetes / CNI
+    public const string InvalidCni = nameof(InvalidCni);
+    public const string InvalidCalicoBlockSize = nameof(InvalidCalicoBlockSize);
+    public const string InvalidKubernetesVersion = nameof(InvalidKubernetesVersion);
+    public const string UnsupportedKubernetesVersion = nameof(UnsupportedKubernetesVersion);
+    public const string InvalidNodeImage = nameof(InvalidNodeImage);
+
+    // Addresses (conversion cmdlets)
+    public const string InvalidIPv4Address = nameof(InvalidIPv4Address);
+    public const string InvalidIPv6Address = nameof(InvalidIPv6Address);
+    public const string AddressOutsideNat64Prefix = nameof(AddressOutsideNat64Prefix);
+    public const string InvalidPrefix = nameof(InvalidPrefix);
+    public const string InvalidSubnetLength = nameof(InvalidSubnetLength);
+
+    // Spec files
+    public const string SpecFileNotFound = nameof(SpecFileNotFound);
+    public const string SpecFileInvalid = nameof(SpecFileInvalid);
+    public const string SpecFieldUnknown = nameof(SpecFieldUnknown);
+    public const string SpecValueUnsupported = nameof(SpecValueUnsupported);
+    public const string SpecFileExists = nameof(SpecFileExists);
+    public const string SpecFileWriteFailed = nameof(SpecFileWriteFailed);
+    public const string ConfigFileExists = nameof(ConfigFileExists);
+    public const string ConfigFileWriteFailed = nameof(ConfigFileWriteFailed);
+
+    // Run time
+    public const string OperationCanceled = nameof(OperationCanceled);
+    public const string UnexpectedError = nameof(UnexpectedError);
+}
