@@ -98,33 +98,40 @@ public sealed class Ipv6Prefix : IEquatable<Ipv6Prefix>
     /// <summary>The <paramref name="index"/>-th sub-prefix of length <paramref name="length"/> (0-based), without enumerating.</summary>
     public Ipv6Prefix SubPrefix(int length, BigInteger index)
     {
-        if (length < Length || length > 128)
-            throw new ArgumentOutOfRangeException(nameof(length), $"/{length} is not a sub-prefix length of {this}");
+        CheckSubLength(length);
         var count = SubPrefixCount(length);
         if (index < 0 || index >= count)
             throw new ArgumentOutOfRangeException(nameof(index), $"{this} holds {count} /{length} prefixes; index {index} is outside");
-        var start = IPNetwork2.ToBigInteger(Network) + (index << (128 - length));
-        return Containing(IPNetwork2.ToIPAddress(start, AddressFamily.InterNetworkV6), length);
+        return new Ipv6Prefix(_network.Subnet((byte)length)[index]);
     }
 
     /// <summary>How many /<paramref name="length"/> prefixes this prefix holds.</summary>
     public BigInteger SubPrefixCount(int length) => BigInteger.One << (length - Length);
 
     /// <summary>
-    /// All sub-prefixes of <paramref name="length"/>, in order, lazily: IPNetwork2's subnet collection
-    /// computes each member on demand, so splitting a /48 into /80s (2^32 of them) yields the first at once.
+    /// The sub-prefixes of <paramref name="length"/> from index <paramref name="start"/> on, in order, lazily:
+    /// IPNetwork2's subnet collection computes each member on demand by index, so splitting a /48 into /80s
+    /// (2^32 of them) yields the first at once, and skipping a billion costs nothing.
     /// </summary>
-    public IEnumerable<Ipv6Prefix> Split(int length)
+    public IEnumerable<Ipv6Prefix> Split(int length, BigInteger start = default)
     {
-        if (length < Length || length > 128)
-            throw new ArgumentOutOfRangeException(nameof(length), $"/{length} is not a sub-prefix length of {this}");
-        return SplitIterator(length);
+        CheckSubLength(length);
+        if (start < 0) throw new ArgumentOutOfRangeException(nameof(start));
+        return SplitIterator(length, start);
     }
 
-    private IEnumerable<Ipv6Prefix> SplitIterator(int length)
+    private IEnumerable<Ipv6Prefix> SplitIterator(int length, BigInteger start)
     {
-        foreach (var sub in _network.Subnet((byte)length))
-            yield return new Ipv6Prefix(sub);
+        using var subnets = _network.Subnet((byte)length);
+        var count = subnets.Count;
+        for (var i = start; i < count; i++)
+            yield return new Ipv6Prefix(subnets[i]);
+    }
+
+    private void CheckSubLength(int length)
+    {
+        if (length < Length || length > 128)
+            throw new ArgumentOutOfRangeException(nameof(length), $"/{length} is not a sub-prefix length of {this} (use /{Length} to /128)");
     }
 
     /// <summary>RFC 5952 canonical text of an address (lowercase, longest zero run compressed).</summary>

@@ -1,0 +1,37 @@
+@{
+    # The module's root is the cmdlet assembly; its dependencies load in their own AssemblyLoadContext
+    # (see src/Ipv6Dind/LoadContext.cs). Built layout: out/Ipv6Dind/ (build.ps1, or any dotnet build).
+    RootModule           = 'bin/Ipv6Dind.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '5f0d6c1e-3b7a-4e55-9a61-2b8e7d0c64a9'
+    Author               = 'Ipv6Dind contributors'
+    CompanyName          = 'Ipv6Dind contributors'
+    Copyright            = '(c) Ipv6Dind contributors. Apache License 2.0.'
+    Description          = 'IPv6-only Kubernetes-in-Docker labs with DNS64/NAT64 on one Linux Docker host: address planning and validation, spec files (including kubeadm-dind-cluster and Lazyjack settings), and the bind9, tayga, CNI, kubeadm, kubelet, kube-proxy, CoreDNS, ndppd, Calico and Docker configs such a lab needs.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('Ipv6Dind.Format.ps1xml')
+    CmdletsToExport      = @(
+        'New-DindClusterSpec'
+        'Import-DindClusterSpec'
+        'Export-DindClusterSpec'
+        'Get-DindAddressPlan'
+        'ConvertTo-Nat64Address'
+        'ConvertFrom-Nat64Address'
+        'Split-Ipv6Prefix'
+        'New-KubeadmConfig'
+        'New-NdppdConfig'
+        'New-CalicoConfig'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('IPv6', 'Kubernetes', 'Docker', 'DNS64', 'NAT64', 'kubeadm', 'Lab', 'Linux', 'PSEdition_Core')
+            LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
+            ProjectUri   = 'https://example.invalid/ipv6dind'
+            ReleaseNotes = 'See CHANGELOG.md. 0.1.0: address planning and validation, spec files (YAML, kubeadm-dind-cluster environment, Lazyjack config.yaml), config renderers, RFC 6052 conversions, prefix splitting.'
+        }
+    }
+}
