@@ -55,6 +55,14 @@ public static class ErrorIds
     public const string InvalidPrefix = nameof(InvalidPrefix);
     public const string InvalidSubnetLength = nameof(InvalidSubnetLength);
 
+    // Renderer options
+    public const string InvalidInterfaceName = nameof(InvalidInterfaceName);
+    public const string InvalidPath = nameof(InvalidPath);
+    public const string InvalidDockerAddressPool = nameof(InvalidDockerAddressPool);
+    public const string InvalidDaemonJson = nameof(InvalidDaemonJson);
+    public const string InvalidClusterDomain = nameof(InvalidClusterDomain);
+    public const string InvalidNdppdOption = nameof(InvalidNdppdOption);
+
     // Spec files
     public const string SpecFileNotFound = nameof(SpecFileNotFound);
     public const string SpecFileInvalid = nameof(SpecFileInvalid);

@@ -9,9 +9,9 @@ namespace Ipv6Dind.Core.Tests;
 /// </summary>
 public static class Golden
 {
-    public static void Match(string name, string actual, [CallerFilePath] string callerFile = "")
+    public static void Match(string name, string actual)
     {
-        var dir = Path.Combine(Path.GetDirectoryName(callerFile)!, "Golden");
+        var dir = Path.Combine(SourceDirectory(), "Golden");
         var path = Path.Combine(dir, name);
         actual = actual.Replace("\r\n", "\n");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
@@ -30,4 +30,7 @@ public static class Golden
             Assert.Fail($"{name} differs from its golden file at line {first + 1}:\n expected: {(first < expectedLines.Length ? expectedLines[first] : "<end>")}\n actual:   {(first < actualLines.Length ? actualLines[first] : "<end>")}\n(UPDATE_GOLDEN=1 rewrites it; review the diff.)");
         }
     }
+
+    // The folder of this source file: tests/Ipv6Dind.Core.Tests, wherever the calling test lives.
+    private static string SourceDirectory([CallerFilePath] string self = "") => Path.GetDirectoryName(self)!;
 }
