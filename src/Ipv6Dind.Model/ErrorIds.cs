@@ -47,6 +47,9 @@ public static class ErrorIds
     public const string InvalidKubernetesVersion = nameof(InvalidKubernetesVersion);
     public const string UnsupportedKubernetesVersion = nameof(UnsupportedKubernetesVersion);
     public const string InvalidNodeImage = nameof(InvalidNodeImage);
+    public const string InvalidBootstrapToken = nameof(InvalidBootstrapToken);
+    public const string InvalidCaCertHash = nameof(InvalidCaCertHash);
+    public const string NodeNotFound = nameof(NodeNotFound);
 
     // Addresses (conversion cmdlets)
     public const string InvalidIPv4Address = nameof(InvalidIPv4Address);
