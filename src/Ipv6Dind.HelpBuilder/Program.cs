@@ -1,0 +1,3 @@
+using Ipv6Dind.HelpBuilder;
+
+return HelpBuilderCli.Run(args, Console.Out, Console.Error);
