@@ -17,19 +17,22 @@ param(
 
 $ErrorActionPreference = 'Stop'
 
+# Each result goes to Out-Host on its own, so that each type gets its table view (a script's mixed output
+# would show every type after the first as a list).
 $spec = New-DindClusterSpec -Name $Name -Nodes $Nodes -Dns64Upstream $Dns64Upstream
-$spec
+$spec | Out-Host
 
-$spec | Get-DindAddressPlan
+$spec | Get-DindAddressPlan | Out-Host
 
 # DNS64 synthesizes this address for an IPv4-only web server at 198.51.100.80; NAT64 translates it back.
-ConvertTo-Nat64Address -IPv4Address 198.51.100.80 -Prefix $spec.Nat64Prefix
+ConvertTo-Nat64Address -IPv4Address 198.51.100.80 -Prefix $spec.Nat64Prefix | Out-Host
 
-$folder = Join-Path ([System.IO.Path]::GetTempPath()) "ipv6dind-$Name-$PID"
+# .NET calls rather than Join-Path/Remove-Item: the console host of machines without pwsh has only the core engine.
+$folder = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "ipv6dind-$Name-$PID")
 try {
-    $spec | Export-DindClusterSpec -Path (Join-Path $folder "$Name.yaml") -PassThru
-    $spec | New-KubeadmConfig -OutputDirectory $folder
+    $spec | Export-DindClusterSpec -Path ([System.IO.Path]::Combine($folder, "$Name.yaml")) -PassThru | Out-Host
+    $spec | New-KubeadmConfig -OutputDirectory $folder | Out-Host
 }
 finally {
-    if (Test-Path -LiteralPath $folder) { Remove-Item -LiteralPath $folder -Recurse -Force }
+    if ([System.IO.Directory]::Exists($folder)) { [System.IO.Directory]::Delete($folder, $true) }
 }

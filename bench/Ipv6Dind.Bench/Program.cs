@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using Ipv6Dind;
+using Ipv6Dind.Core.Addressing;
+
+// Speed goals of the foundation, printed as figures from one run (never asserted in tests):
+//   plan + validate a 200-node spec: median <= 5 ms
+//   Import-Module into a fresh runspace: median <= 300 ms (after the first, cold import of the process)
+// Run: dotnet run --project bench/Ipv6Dind.Bench -c Release
+
+var root = FindRoot();
+if (args.Length == 2 && args[0] == "--cold-import")
+{
+    // Child mode: one cold import in a fresh process, in milliseconds, on stdout.
+    var sw0 = Stopwatch.StartNew();
+    ImportOnce(args[1]);
+    Console.WriteLine(sw0.Elapsed.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    return 0;
+}
+var manifest = Path.Combine(root, "out", "Ipv6Dind", "Ipv6Dind.psd1");
+
+Console.WriteLine("Ipv6Dind bench  (medians of repeated runs in this process; machine: " + Environment.ProcessorCount + " CPUs)");
+
+// 1. Planning.
+var spec = new DindClusterSpec { ClusterName = "bench", Nodes = 200, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" } };
+var environment = new PlanEnvironment
+{
+    Reserved = Enumerable.Range(0, 50).Select(i => new ReservedRange($"fd00:{i + 1000:x}::/48", ReservationKind.Cluster, $"cluster {i}")).ToList(),
+    HostResolvers = Array.Empty<string>(),
+};
+for (var i = 0; i < 50; i++) AddressPlanner.Plan(spec, environment); // warm-up (JIT)
+var planTimes = Measure(200, () => AddressPlanner.Plan(spec, environment));
+Report("plan + validate, 200 nodes, 50 reserved ranges", planTimes, goalMs: 5);
+var big = new DindClusterSpec { ClusterName = "bench", Nodes = 1000, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" } };
+var bigTimes = Measure(50, () => AddressPlanner.Plan(big, environment));
+Report("plan + validate, 1000 nodes (linearity: ~5x the 200-node figure)", bigTimes, goalMs: null);
+Console.WriteLine($"  ratio 1000/200 nodes: {Median(bigTimes) / Median(planTimes):F1}x");
+
+// 2. Import-Module into fresh runspaces (the first is the process's cold import: engine JIT).
+if (!File.Exists(manifest))
+{
+    Console.WriteLine($"module not built ({manifest}); run dotnet build first");
+    return 1;
+}
+var cold = Stopwatch.StartNew();
+ImportOnce(manifest);
+Console.WriteLine($"  first (cold) Import-Module in this process: {cold.Elapsed.TotalMilliseconds:F0} ms");
+var importTimes = Measure(15, () => ImportOnce(manifest));
+Report("Import-Module into a fresh runspace (warm process)", importTimes, goalMs: 300);
+
+// 3. The same in fresh processes: what a cron job or a new pwsh pays (engine start-up and JIT included).
+var coldTimes = new List<double>();
+for (var i = 0; i < 5; i++)
+{
+    var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+    psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+    psi.ArgumentList.Add("--cold-import");
+    psi.ArgumentList.Add(manifest);
+    using var child = Process.Start(psi)!;
+    var text = child.StandardOutput.ReadToEnd();
+    child.WaitForExit();
+    coldTimes.Add(double.Parse(text.Trim().Split('\n').Last(), System.Globalization.CultureInfo.InvariantCulture));
+}
+Report("Import-Module into a fresh runspace of a fresh process (cold: engine JIT included)", coldTimes, goalMs: 300);
+return 0;
+
+static void ImportOnce(string manifest)
+{
+    var iss = InitialSessionState.CreateDefault2();
+    iss.ImportPSModule(manifest);
+    using var runspace = RunspaceFactory.CreateRunspace(iss);
+    runspace.Open();
+    using var ps = PowerShell.Create(runspace);
+    ps.AddCommand("Get-Command").AddParameter("Module", "Ipv6Dind").Invoke();
+}
+
+static List<double> Measure(int runs, Action action)
+{
+    var times = new List<double>(runs);
+    for (var i = 0; i < runs; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        action();
+        times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    return times;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.OrderBy(v => v).ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+static void Report(string what, List<double> times, double? goalMs)
+{
+    var median = Median(times);
+    var goal = goalMs is null ? "" : $"  goal <= {goalMs} ms: {(median <= goalMs ? "met" : "NOT met")}";
+    Console.WriteLine($"  {what}: median {median:F2} ms (min {times.Min():F2}, max {times.Max():F2}, n={times.Count}){goal}");
+}
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Ipv6Dind.sln"))) return dir.FullName;
+    throw new InvalidOperationException("Ipv6Dind.sln not found");
+}
