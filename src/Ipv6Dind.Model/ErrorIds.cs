@@ -76,6 +76,30 @@ public static class ErrorIds
     public const string ConfigFileExists = nameof(ConfigFileExists);
     public const string ConfigFileWriteFailed = nameof(ConfigFileWriteFailed);
 
+    // Docker
+    public const string DockerUnreachable = nameof(DockerUnreachable);
+    public const string DockerVersionUnsupported = nameof(DockerVersionUnsupported);
+    public const string DockerIpv6Unavailable = nameof(DockerIpv6Unavailable);
+    public const string DockerDesktopUnsupported = nameof(DockerDesktopUnsupported);
+    public const string DockerObjectNotFound = nameof(DockerObjectNotFound);
+    public const string DockerConflict = nameof(DockerConflict);
+    public const string DockerApiError = nameof(DockerApiError);
+    public const string DockerHostInvalid = nameof(DockerHostInvalid);
+    public const string ExecFailed = nameof(ExecFailed);
+
+    // Images
+    public const string ImageNotFound = nameof(ImageNotFound);
+    public const string ImageBuildFailed = nameof(ImageBuildFailed);
+    public const string ImageToolMissing = nameof(ImageToolMissing);
+
+    // Lab
+    public const string ClusterExists = nameof(ClusterExists);
+    public const string ClusterNotFound = nameof(ClusterNotFound);
+    public const string ClusterBringUpFailed = nameof(ClusterBringUpFailed);
+    public const string ServiceNotReady = nameof(ServiceNotReady);
+    public const string HostCommandFailed = nameof(HostCommandFailed);
+    public const string HostPermissionDenied = nameof(HostPermissionDenied);
+
     // Run time
     public const string OperationCanceled = nameof(OperationCanceled);
     public const string UnexpectedError = nameof(UnexpectedError);
