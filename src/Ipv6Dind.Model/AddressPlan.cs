@@ -42,7 +42,7 @@ public sealed class NodeAddress
 public sealed class DindAddressAssignment
 {
     public string ClusterName { get; init; } = "";
-    /// <summary>Management, Gateway, Dns64, Nat64, Node, Pods, Services, KubeDns, Nat64Prefix, Nat64Pool, Dns64Upstream.</summary>
+    /// <summary>Management, Gateway, Dns64, Nat64, ControlPlane, Worker, Pods, Services, KubeDns, Nat64Prefix, Nat64Pool, Dns64Upstream.</summary>
     public string Role { get; init; } = "";
     public string Name { get; init; } = "";
     public string Address { get; init; } = "";

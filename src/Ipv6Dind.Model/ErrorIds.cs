@@ -72,6 +72,7 @@ public static class ErrorIds
     public const string SpecFieldUnknown = nameof(SpecFieldUnknown);
     public const string SpecValueUnsupported = nameof(SpecValueUnsupported);
     public const string SpecFileExists = nameof(SpecFileExists);
+    public const string SpecFileOneClusterOnly = nameof(SpecFileOneClusterOnly);
     public const string SpecFileWriteFailed = nameof(SpecFileWriteFailed);
     public const string ConfigFileExists = nameof(ConfigFileExists);
     public const string ConfigFileWriteFailed = nameof(ConfigFileWriteFailed);

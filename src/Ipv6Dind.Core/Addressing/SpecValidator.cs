@@ -66,10 +66,13 @@ public static partial class SpecValidator
 
         // Ranges: parse, kind, shape.
         var subnet = ParseV6(spec.Subnet, "Subnet", ErrorIds.InvalidSubnet, Add);
-        if (subnet is not null && (subnet.Length < 16 || subnet.Length > 56))
+        // The subnet only matters as the source of ranges not given explicitly (subnet ids 10, 40, 30 and 64).
+        var derivesRanges = string.IsNullOrWhiteSpace(spec.ManagementPrefix) || string.IsNullOrWhiteSpace(spec.PodPrefix) ||
+                            string.IsNullOrWhiteSpace(spec.ServicePrefix) || string.IsNullOrWhiteSpace(spec.Nat64Prefix);
+        if (subnet is not null && derivesRanges && (subnet.Length < 16 || subnet.Length > 56))
             Add(ErrorIds.InvalidSubnet, DindErrorCategory.InvalidArgument, "Subnet", spec.Subnet,
                 $"/{subnet.Length} cannot hold the default layout (management, pods, services and NAT64 at subnet ids 10, 40, 30 and 64).",
-                "Use a prefix between /16 and /56, e.g. a ULA /48 such as fd00:77::/48, or give each range explicitly.");
+                "Use a prefix between /16 and /56, e.g. a ULA /48 such as fd00:77::/48, or give -ManagementPrefix, -PodPrefix, -ServicePrefix and -Nat64Prefix explicitly.");
         CheckUnicast(subnet, spec.Subnet, "Subnet", ErrorIds.InvalidSubnet, Add);
 
         var mgmt = ParseV6(spec.ManagementPrefix, "ManagementPrefix", ErrorIds.InvalidManagementPrefix, Add);

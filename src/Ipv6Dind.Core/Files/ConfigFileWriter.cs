@@ -7,7 +7,8 @@ namespace Ipv6Dind.Core.Files;
 public static class ConfigFileWriter
 {
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/>; returns the full path.</summary>
-    public static string Write(string path, string content, bool overwrite, string existsErrorId, string failedErrorId, string parameterName)
+    public static string Write(string path, string content, bool overwrite, string existsErrorId, string failedErrorId, string parameterName,
+        string overwriteHint = "Use -Force to overwrite it, or choose another path.")
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
@@ -15,8 +16,7 @@ public static class ConfigFileWriter
                 $"{parameterName}: '{full}' is a directory; give a file path.", path, parameterName, "Give the path of a file to write.");
         if (File.Exists(full) && !overwrite)
             throw new DindException(existsErrorId, DindErrorCategory.ResourceExists,
-                $"{parameterName}: '{full}' already exists. Use -Force to overwrite it, or choose another path.", full, parameterName,
-                "Use -Force to overwrite it, or choose another path.");
+                $"{parameterName}: '{full}' already exists. {overwriteHint}", full, parameterName, overwriteHint);
         var dir = Path.GetDirectoryName(full)!;
         var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try

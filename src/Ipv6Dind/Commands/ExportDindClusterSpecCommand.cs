@@ -32,7 +32,7 @@ public sealed class ExportDindClusterSpecCommand : DindCmdlet
         var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         if (++_written > 1)
         {
-            WriteDindError(new DindException(ErrorIds.SpecFileExists, DindErrorCategory.InvalidOperation,
+            WriteDindError(new DindException(ErrorIds.SpecFileOneClusterOnly, DindErrorCategory.InvalidOperation,
                 $"Path: a spec file holds one cluster; '{Spec.ClusterName}' was not written to {path}.", Spec.ClusterName, "Path",
                 "Export each spec to its own file, e.g. ForEach-Object { $_ | Export-DindClusterSpec \"$($_.ClusterName).yaml\" }."));
             return;
@@ -40,7 +40,8 @@ public sealed class ExportDindClusterSpecCommand : DindCmdlet
         var yaml = Invoke(() => SpecYaml.Serialize(Spec));
         if (!ShouldProcess(path, $"Write the spec of cluster '{Spec.ClusterName}'"))
             return;
-        var written = Invoke(() => ConfigFileWriter.Write(path, yaml, overwrite: !NoClobber, ErrorIds.SpecFileExists, ErrorIds.SpecFileWriteFailed, nameof(Path)));
+        var written = Invoke(() => ConfigFileWriter.Write(path, yaml, overwrite: !NoClobber, ErrorIds.SpecFileExists, ErrorIds.SpecFileWriteFailed, nameof(Path),
+            "Leave out -NoClobber to replace it, or choose another path."));
         WriteVerbose($"Wrote the spec of cluster '{Spec.ClusterName}' to {written}.");
         if (PassThru) WriteObject(new FileInfo(written));
     }

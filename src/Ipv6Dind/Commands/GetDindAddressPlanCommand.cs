@@ -6,8 +6,7 @@ namespace Ipv6Dind.Commands;
 
 /// <summary>Every address and range a spec gives its cluster, one row each: what New-DindCluster will create.</summary>
 [Cmdlet(VerbsCommon.Get, "DindAddressPlan")]
-[OutputType(typeof(DindAddressAssignment), ParameterSetName = new[] { "Rows" })]
-[OutputType(typeof(AddressPlan), ParameterSetName = new[] { "Plan" })]
+[OutputType(typeof(DindAddressAssignment), typeof(AddressPlan))]
 public sealed class GetDindAddressPlanCommand : DindCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]

@@ -24,14 +24,17 @@ public sealed class SplitIpv6PrefixCommand : DindCmdlet
     protected override void ProcessRecord()
     {
         var prefix = Invoke(() => PrefixSplitter.ParsePrefix(Prefix));
-        var count = prefix.Length <= SubnetLength && SubnetLength <= 128 ? prefix.SubPrefixCount(SubnetLength) : BigInteger.Zero;
-        if (PagingParameters.IncludeTotalCount)
-            WriteObject(PagingParameters.NewTotalCount((ulong)BigInteger.Min(count, ulong.MaxValue), 1.0));
-
         var skip = new BigInteger(PagingParameters.Skip);
+        var subnets = Invoke(() => PrefixSplitter.Split(prefix, SubnetLength, skip));
+        if (PagingParameters.IncludeTotalCount)
+        {
+            // A /0 split into /128s has 2^128 members: beyond UInt64 the count is a lower bound, said by its accuracy.
+            var count = prefix.SubPrefixCount(SubnetLength);
+            WriteObject(PagingParameters.NewTotalCount((ulong)BigInteger.Min(count, ulong.MaxValue), count > ulong.MaxValue ? 0.0 : 1.0));
+        }
+
         var first = PagingParameters.First;
         ulong written = 0;
-        var subnets = Invoke(() => PrefixSplitter.Split(prefix, SubnetLength, skip));
         foreach (var subnet in subnets)
         {
             if (written >= first) break;

@@ -44,7 +44,7 @@ public class SpecValidatorTests
         { "more nodes than bridge ports", s => s.Nodes = 1022, ErrorIds.NodeCountExceedsBridgePorts, "Nodes" },
         { "more nodes than pod ranges", s => { s.PodPrefix = "fd00:77:0:40::/76"; s.Nodes = 16; }, ErrorIds.NodeCountExceedsPodPrefix, "Nodes" },
         { "subnet not a prefix", s => s.Subnet = "fd00:77::", ErrorIds.InvalidSubnet, "Subnet" },
-        { "subnet too long for the layout", s => s.Subnet = "fd00:77::/64", ErrorIds.InvalidSubnet, "Subnet" },
+        { "subnet too long for the layout", s => { s.Subnet = "fd00:77::/64"; s.ManagementPrefix = ""; }, ErrorIds.InvalidSubnet, "Subnet" },
         { "subnet is IPv4", s => s.Subnet = "198.18.0.0/16", ErrorIds.InvalidSubnet, "Subnet" },
         { "subnet with host bits", s => s.Subnet = "fd00:77::1/48", ErrorIds.PrefixHostBitsSet, "Subnet" },
         { "subnet is link-local", s => s.Subnet = "fe80::/48", ErrorIds.InvalidSubnet, "Subnet" },
@@ -112,6 +112,14 @@ public class SpecValidatorTests
         mutate(spec);
         var problems = SpecValidator.Validate(spec, HostLikeCi);
         Assert.True(problems.Any(p => p.ErrorId == errorId), $"{why}: expected {errorId}, got {string.Join(", ", problems.Select(p => p.ErrorId))}");
+    }
+
+    [Fact]
+    public void ALongSubnetIsFineWhenEveryRangeIsGiven()
+    {
+        var spec = Valid();
+        spec.Subnet = "fd00:77::/64";
+        Assert.Empty(SpecValidator.Validate(spec));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class SpecFileCmdletTests : IClassFixture<ModuleFixture>, IDisposa
     public void TwoSpecsIntoOneFileIsAnError()
     {
         var r = _ps.Run($"(New-DindClusterSpec a -SkipHostCheck), (New-DindClusterSpec b -SkipHostCheck) | Export-DindClusterSpec '{P("two.yaml")}'");
-        Assert.StartsWith("SpecFileExists,", r.ErrorId);
+        Assert.StartsWith("SpecFileOneClusterOnly,", r.ErrorId);
         Assert.Contains("name: a", File.ReadAllText(P("two.yaml")));
     }
 
