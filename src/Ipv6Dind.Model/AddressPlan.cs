@@ -1,7 +1,7 @@
 namespace Ipv6Dind;
 
 /// <summary>Every address and range of one cluster, computed from a validated spec. Pure data.</summary>
-public sealed class AddressPlan
+public sealed record AddressPlan
 {
     public string ClusterName { get; init; } = "";
     public string Subnet { get; init; } = "";

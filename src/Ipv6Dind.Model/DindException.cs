@@ -36,6 +36,7 @@ public enum DindErrorCategory
     InvalidArgument,
     InvalidData,
     InvalidOperation,
+    InvalidResult,
     InvalidType,
     ObjectNotFound,
     ResourceExists,

@@ -13,6 +13,8 @@ public interface IDockerApi : IDisposable
 
     Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken ct);
 
+    // Label filters (labels parameters below): every pair must match; an empty value matches the key with any value.
+
     // Networks
     Task<IReadOnlyList<NetworkInfo>> ListNetworksAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct);
     Task<string> CreateNetworkAsync(NetworkSpec spec, CancellationToken ct);
@@ -95,6 +97,8 @@ public sealed record ContainerSpec(string Name, string Image, IReadOnlyDictionar
     public IReadOnlyList<string> Binds { get; init; } = Array.Empty<string>();
     public bool Init { get; init; } = true;
     public bool Privileged { get; init; }
+    /// <summary>A writable /proc/sys and no masked /proc paths (the CLI's --security-opt systempaths=unconfined).</summary>
+    public bool UnmaskSystemPaths { get; init; }
     /// <summary>"no", "unless-stopped", "always", "on-failure".</summary>
     public string RestartPolicy { get; init; } = "no";
     public string? CgroupnsMode { get; init; }
@@ -128,4 +132,9 @@ public sealed record ImageBuildOptions
     public IReadOnlyDictionary<string, string> BuildArgs { get; init; } = new Dictionary<string, string>();
     /// <summary>"host" lets RUN apt-get reach the package mirror past an egress guard on FORWARD.</summary>
     public string? NetworkMode { get; init; }
+    /// <summary>
+    /// "name:address" lines added to the build containers' /etc/hosts. The daemon's --dns (a lab resolver) also
+    /// applies to host-network builds, so the mirror's address is resolved on the host and handed in this way.
+    /// </summary>
+    public IReadOnlyList<string> ExtraHosts { get; init; } = Array.Empty<string>();
 }

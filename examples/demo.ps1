@@ -1,0 +1,36 @@
+<#
+.SYNOPSIS
+    The README's demo: an IPv6-only lab whose nodes resolve and fetch an IPv4-only web site through DNS64/NAT64.
+    Run by examples/demo.sh after it started Docker and the simulated outside world; works in pwsh too.
+
+.EXAMPLE
+    dotnet run --project src/Ipv6Dind.Host -c Release -- examples/demo.ps1
+#>
+[CmdletBinding()]
+param(
+    [string] $Name = 'demo',
+    [int] $Nodes = 2,
+    # The outside world's resolver (examples/outside-world); on a real host, your own resolver.
+    [string] $Dns64Upstream = '198.51.100.53'
+)
+
+$ErrorActionPreference = 'Stop'
+
+# Images are built once, offline, from Debian packages; later runs find them cached.
+Build-DindImage | Out-Host
+
+if (Get-DindCluster | Where-Object ClusterName -eq $Name) {
+    Remove-DindCluster $Name -Confirm:$false
+}
+New-DindCluster -Name $Name -Nodes $Nodes -NetworkOnly -Dns64Upstream $Dns64Upstream | Out-Host
+Get-DindCluster $Name | Get-DindNode | Out-Host
+
+# Every check of the lab, from inside its own containers.
+Test-DindCluster $Name -ProbeName www.example.test -ProbeUrl http://www.example.test/ -AaaaProbeName dual.example.test | Out-Host
+
+# The point of it all: an IPv6-only node asks for www.example.test (A record only) and gets an address inside the
+# NAT64 prefix; fetching it goes through tayga to 198.51.100.80.
+$node = "$Name-node-1"
+Invoke-DindCommand $Name $node dig +short AAAA www.example.test | Out-Host
+Invoke-DindCommand $Name $node curl -sS --max-time 5 http://www.example.test/ | Out-Host
+Get-Nat64Mapping $Name | Out-Host

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's first command: bring up a demo lab on a fresh machine (root, Debian-like, .NET SDK).
+#   examples/demo.sh        install/start Docker when missing, start the simulated IPv4 outside world,
+#                           build the images, create the lab 'demo', test it, show a node fetching an IPv4-only page
+#   examples/demo.sh down   remove the lab and the outside world again
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+host() { dotnet run --project src/Ipv6Dind.Host -c Release -- "$@"; }
+
+if [ "${1:-}" = down ]; then
+    host -Command 'Remove-DindCluster demo -Confirm:$false -Verbose'
+    examples/outside-world down
+    exit 0
+fi
+
+for pkg in debootstrap:debootstrap dnsmasq:dnsmasq-base ip6tables:iptables; do
+    command -v "${pkg%%:*}" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkg#*:}" >/dev/null
+done
+tests/lab/ensure-dockerd
+examples/outside-world up
+host examples/demo.ps1
+echo
+echo "The lab 'demo' is up. Remove it (and the outside world) with: examples/demo.sh down"

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+
+namespace Ipv6Dind.Core.Docker;
+
+/// <summary>One call through <see cref="FaultInjectingDockerApi"/>: the method (without "Async") and its arguments.</summary>
+public sealed record DockerCall(string Method, int Ordinal, IReadOnlyList<object?> Arguments)
+{
+    /// <summary>The first argument as a string (container id, network or image name), when it is one.</summary>
+    public string? Target => Arguments.Count > 0 ? Arguments[0] switch
+    {
+        string s => s,
+        ContainerSpec c => c.Name,
+        NetworkSpec n => n.Name,
+        _ => null,
+    } : null;
+}
+
+/// <summary>
+/// TEST SEAM, never used by the product: wraps a real driver and makes chosen calls fail, so tests can prove that
+/// a failure at step N rolls back steps 1..N-1 and that error records name the step. Nothing constructs it
+/// outside tests; with no rule added it only passes calls through.
+/// </summary>
+public sealed class FaultInjectingDockerApi : IDockerApi
+{
+    private readonly IDockerApi _inner;
+    private readonly bool _ownsInner;
+    private readonly ConcurrentDictionary<string, int> _ordinals = new(StringComparer.Ordinal);
+    private readonly List<(Func<DockerCall, bool> When, Func<DockerCall, Exception> Error, bool Once)> _rules = new();
+    private readonly object _gate = new();
+
+    public FaultInjectingDockerApi(IDockerApi inner, bool ownsInner = false)
+    {
+        _inner = inner;
+        _ownsInner = ownsInner;
+    }
+
+    public string Endpoint => _inner.Endpoint;
+
+    /// <summary>Calls that were failed on purpose, in order.</summary>
+    public IReadOnlyList<DockerCall> Injected { get { lock (_gate) return _injected.ToList(); } }
+    private readonly List<DockerCall> _injected = new();
+
+    /// <summary>Fails the <paramref name="n"/>th call (1-based) of <paramref name="method"/> ("CreateContainer", "Exec", …).</summary>
+    public FaultInjectingDockerApi FailNth(string method, int n, Func<DockerCall, Exception>? error = null)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), "Calls are counted from 1.");
+        return FailWhen(call => call.Method == method && call.Ordinal == n, error, once: true);
+    }
+
+    /// <summary>Fails every call that matches (or only the first, with <paramref name="once"/>).</summary>
+    public FaultInjectingDockerApi FailWhen(Func<DockerCall, bool> predicate, Func<DockerCall, Exception>? error = null, bool once = false)
+    {
+        lock (_gate) _rules.Add((predicate, error ?? DefaultError, once));
+        return this;
+    }
+
+    public void ClearFaults()
+    {
+        lock (_gate) _rules.Clear();
+    }
+
+    public static DindException DefaultError(DockerCall call) =>
+        new(ErrorIds.DockerApiError, DindErrorCategory.InvalidOperation,
+            $"Injected fault: {call.Method} call {call.Ordinal}{(call.Target is null ? "" : " on " + call.Target)}.", target: call.Target);
+
+    /// <summary>Runs the rules for a call; a matching rule's exception comes back as a faulted task, as a real failure would.</summary>
+    private Exception? Check(string method, params object?[] arguments)
+    {
+        var ordinal = _ordinals.AddOrUpdate(method, 1, (_, n) => n + 1);
+        var call = new DockerCall(method, ordinal, arguments);
+        lock (_gate)
+        {
+            for (var i = 0; i < _rules.Count; i++)
+            {
+                var rule = _rules[i];
+                if (!rule.When(call)) continue;
+                if (rule.Once) _rules.RemoveAt(i);
+                _injected.Add(call);
+                return rule.Error(call);
+            }
+        }
+        return null;
+    }
+
+    private Task<T> Run<T>(Func<Task<T>> next, string method, params object?[] arguments) =>
+        Check(method, arguments) is { } e ? Task.FromException<T>(e) : next();
+
+    private Task Run(Func<Task> next, string method, params object?[] arguments) =>
+        Check(method, arguments) is { } e ? Task.FromException(e) : next();
+
+    public Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken ct) => Run(() => _inner.GetDaemonInfoAsync(ct), "GetDaemonInfo");
+    public Task<IReadOnlyList<NetworkInfo>> ListNetworksAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListNetworksAsync(labels, ct), "ListNetworks", labels);
+    public Task<string> CreateNetworkAsync(NetworkSpec spec, CancellationToken ct) => Run(() => _inner.CreateNetworkAsync(spec, ct), "CreateNetwork", spec);
+    public Task RemoveNetworkAsync(string idOrName, CancellationToken ct) => Run(() => _inner.RemoveNetworkAsync(idOrName, ct), "RemoveNetwork", idOrName);
+    public Task<IReadOnlyList<ContainerInfo>> ListContainersAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListContainersAsync(labels, ct), "ListContainers", labels);
+    public Task<ContainerInfo?> InspectContainerAsync(string idOrName, CancellationToken ct) => Run(() => _inner.InspectContainerAsync(idOrName, ct), "InspectContainer", idOrName);
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Run(() => _inner.CreateContainerAsync(spec, ct), "CreateContainer", spec);
+    public Task StartContainerAsync(string id, CancellationToken ct) => Run(() => _inner.StartContainerAsync(id, ct), "StartContainer", id);
+    public Task StopContainerAsync(string id, TimeSpan timeout, CancellationToken ct) => Run(() => _inner.StopContainerAsync(id, timeout, ct), "StopContainer", id, timeout);
+    public Task RemoveContainerAsync(string idOrName, CancellationToken ct) => Run(() => _inner.RemoveContainerAsync(idOrName, ct), "RemoveContainer", idOrName);
+    public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Run(() => _inner.PutFileAsync(id, path, content, mode, ct), "PutFile", id, path, content, mode);
+    public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Run(() => _inner.GetFileAsync(id, path, ct), "GetFile", id, path);
+    public Task<string> GetLogsAsync(string id, CancellationToken ct) => Run(() => _inner.GetLogsAsync(id, ct), "GetLogs", id);
+    public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) => Run(() => _inner.ExecAsync(id, argv, stdin, environment, ct), "Exec", id, argv, stdin, environment);
+    public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Run(() => _inner.CreateVolumeAsync(name, labels, ct), "CreateVolume", name, labels);
+    public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListVolumesAsync(labels, ct), "ListVolumes", labels);
+    public Task RemoveVolumeAsync(string name, CancellationToken ct) => Run(() => _inner.RemoveVolumeAsync(name, ct), "RemoveVolume", name);
+    public Task<ImageInfo?> InspectImageAsync(string reference, CancellationToken ct) => Run(() => _inner.InspectImageAsync(reference, ct), "InspectImage", reference);
+    public Task ImportImageAsync(Stream rootfsTar, string reference, CancellationToken ct, IProgress<string>? progress = null) => Run(() => _inner.ImportImageAsync(rootfsTar, reference, ct, progress), "ImportImage", reference);
+    public Task BuildImageAsync(Stream contextTar, string reference, ImageBuildOptions options, CancellationToken ct, IProgress<string>? progress = null) => Run(() => _inner.BuildImageAsync(contextTar, reference, options, ct, progress), "BuildImage", reference, options);
+    public Task RemoveImageAsync(string reference, CancellationToken ct) => Run(() => _inner.RemoveImageAsync(reference, ct), "RemoveImage", reference);
+
+    public void Dispose()
+    {
+        if (_ownsInner) _inner.Dispose();
+    }
+}

@@ -1,0 +1,270 @@
+using System.Globalization;
+using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Diagnostics;
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Host;
+using Ipv6Dind.Core.Images;
+using Ipv6Dind.Core.Spec;
+
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>Day-two operations: stop/start, DNS64 and NAT64 settings, nodes, mappings, logs.</summary>
+public sealed partial class DindLab
+{
+    private async Task<List<ContainerInfo>> ContainersAsync(string cluster) =>
+        (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false)).ToList();
+
+    // ---------------------------------------------------------------- stop / start
+
+    /// <summary>Stops the nodes, then NAT64 and DNS64. Stopped containers keep their state; Start-DindCluster resumes.</summary>
+    public async Task StopAsync(string cluster)
+    {
+        await RequireAsync(cluster).ConfigureAwait(false);
+        var containers = await ContainersAsync(cluster).ConfigureAwait(false);
+        foreach (var group in new[] { LabLabels.RoleNode, LabLabels.RoleNat64, LabLabels.RoleDns64 })
+            await Parallel.ForEachAsync(containers.Where(c => Role(c) == group && c.Running), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+                async (c, _) =>
+                {
+                    await _docker.StopContainerAsync(c.Id, TimeSpan.FromSeconds(10), Ct).ConfigureAwait(false);
+                    Log.Verbose($"Stopped {c.Name}.");
+                }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts whatever is stopped (DNS64, NAT64, then nodes) and re-applies what a restart loses: tayga's device
+    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules.
+    /// </summary>
+    public async Task StartAsync(string cluster)
+    {
+        var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var containers = await ContainersAsync(cluster).ConfigureAwait(false);
+        foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
+            await Parallel.ForEachAsync(containers.Where(c => Role(c) == group && !c.Running), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+                async (c, _) =>
+                {
+                    await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                    Log.Verbose($"Started {c.Name}.");
+                }).ConfigureAwait(false);
+        var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
+        if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+        if (info.AllowAaaa)
+            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- DNS64 / NAT64
+
+    public async Task<Dns64Settings> GetDns64Async(string cluster)
+    {
+        var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var dns64 = (await ContainersAsync(cluster).ConfigureAwait(false)).FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
+        return new Dns64Settings
+        {
+            ClusterName = cluster,
+            Address = plan.Dns64Address,
+            Nat64Prefix = plan.Nat64Prefix,
+            AllowAaaa = info.AllowAaaa,
+            Upstream = plan.Dns64Upstream.ToArray(),
+            Running = dns64?.Running ?? false,
+        };
+    }
+
+    /// <summary>
+    /// Changes DNS64 settings: AAAA mode on/off (and with it exactly the host rules of AAAA mode), the upstream
+    /// resolvers. The DNS64 container is recreated with the new named.conf and the new spec of record; if that
+    /// fails, the old one is recreated.
+    /// </summary>
+    public async Task<Dns64Settings> SetDns64Async(string cluster, bool? allowAaaa, IReadOnlyList<string>? upstream)
+    {
+        var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
+        var spec = info.Spec.Clone();
+        if (allowAaaa is not null) spec.AllowAaaa = allowAaaa.Value;
+        if (upstream is not null) spec.Dns64Upstream = upstream.ToArray();
+        await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
+
+        var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
+        if (spec.AllowAaaa && !info.AllowAaaa)
+            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+        else if (!spec.AllowAaaa && info.AllowAaaa)
+            Log.Verbose($"Removed {await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
+        return await GetDns64Async(cluster).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves the cluster to another NAT64 prefix: validated first (RFC 6052, no overlap), then tayga and bind9 are
+    /// re-rendered (their containers recreated) and every node is re-routed, its old NAT64 route deleted.
+    /// </summary>
+    public async Task<DindCluster> SetNat64PrefixAsync(string cluster, string prefix)
+    {
+        var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
+        var spec = info.Spec.Clone();
+        spec.Nat64Prefix = prefix;
+        var environment = await GatherEnvironmentAsync(excludeCluster: cluster).ConfigureAwait(false);
+        SpecValidator.EnsureValid(spec, environment);
+        await ReplaceSupportContainersAsync(info, spec, replaceNat64: true).ConfigureAwait(false);
+        await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+        return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
+    }
+
+    /// <summary>Recreates DNS64 (and NAT64) from a new spec; on failure, recreates them from the old one.</summary>
+    private async Task ReplaceSupportContainersAsync(DindCluster info, DindClusterSpec spec, bool replaceNat64)
+    {
+        var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
+        var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+        try
+        {
+            await RecreateSupportAsync(spec, plan, replaceNat64).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.Warning($"Applying the new settings to '{info.ClusterName}' failed ({ex.Message}); restoring the previous DNS64/NAT64.");
+            var restore = _ctx with { Cancellation = CancellationToken.None };
+            await new DindLab(_docker, restore, _firewall).RecreateSupportAsync(info.Spec, oldPlan, replaceNat64).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task RecreateSupportAsync(DindClusterSpec spec, AddressPlan plan, bool replaceNat64)
+    {
+        var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        var containers = await ContainersAsync(spec.ClusterName).ConfigureAwait(false);
+        var journal = new Journal(Log); // the new containers are not undone: the caller restores the old ones instead
+        if (replaceNat64)
+        {
+            foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleNat64))
+                await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
+            var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
+                (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
+            await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleDns64))
+            await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
+        var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, SpecYaml.Serialize(spec)), journal,
+            (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
+        await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+    }
+
+    /// <summary>tayga's dynamic map: which IPv6 source is translated to which pool address.</summary>
+    public async Task<IReadOnlyList<Nat64Mapping>> GetNat64MappingsAsync(string cluster)
+    {
+        await RequireAsync(cluster).ConfigureAwait(false);
+        var nat64 = (await ContainersAsync(cluster).ConfigureAwait(false)).FirstOrDefault(c => Role(c) == LabLabels.RoleNat64)
+            ?? throw new DindException(ErrorIds.DockerObjectNotFound, DindErrorCategory.ObjectNotFound, $"Cluster '{cluster}' has no NAT64 container.", cluster);
+        var map = await _docker.GetFileAsync(nat64.Id, "/var/spool/tayga/dynamic.map", Ct).ConfigureAwait(false) ?? "";
+        return ParseDynamicMap(cluster, map);
+    }
+
+    /// <summary>tayga writes "ipv4 ipv6 last-use-unix-time" lines.</summary>
+    public static IReadOnlyList<Nat64Mapping> ParseDynamicMap(string cluster, string map) =>
+        map.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith('#'))
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 2 && System.Net.IPAddress.TryParse(f[0], out _) && System.Net.IPAddress.TryParse(f[1], out _))
+            .Select(f => new Nat64Mapping
+            {
+                ClusterName = cluster,
+                IPv4Address = f[0],
+                IPv6Address = System.Net.IPAddress.Parse(f[1]).ToString(),
+                LastUse = f.Length >= 3 && long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? DateTimeOffset.FromUnixTimeSeconds(t) : null,
+            })
+            .ToList();
+
+    // ---------------------------------------------------------------- nodes
+
+    /// <summary>Adds nodes after the highest index, then re-routes every node (one exec each).</summary>
+    public async Task<IReadOnlyList<DindNode>> AddNodesAsync(string cluster, int count, LabOptions options)
+    {
+        var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var existing = (await GetNodesAsync(cluster).ConfigureAwait(false)).ToList();
+        var first = existing.Count == 0 ? 1 : existing.Max(n => n.Index) + 1;
+        var last = first + count - 1;
+        var grown = info.Spec.Clone();
+        grown.Nodes = Math.Max(info.Spec.Nodes, last);
+        var problems = SpecValidator.Validate(grown).Where(p => p.ParameterName == "Nodes").ToList();
+        if (problems.Count > 0)
+            throw new DindException(problems[0].ErrorId, problems[0].Category, "Count: " + problems[0].Message, count, "Count", problems[0].RecommendedAction);
+        var indices = existing.Select(n => n.Index).Concat(Enumerable.Range(first, count)).ToHashSet();
+        var newPlan = EffectivePlan(info.Spec, indices);
+        var images = await ResolveImagesAsync(info.Spec).ConfigureAwait(false);
+        var journal = new Journal(Log);
+        try
+        {
+            var added = newPlan.NodeAddresses.Where(n => n.Index >= first).ToList();
+            var ids = new Dictionary<int, string>();
+            await ForEachNodeAsync(added, options.Parallelism, async node =>
+            {
+                var id = await CreateAndStartAsync(LabContainers.Node(info.Spec, node, images.Node), journal).ConfigureAwait(false);
+                lock (ids) ids[node.Index] = id;
+            }).ConfigureAwait(false);
+            await ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node)).ConfigureAwait(false);
+            journal.Commit();
+        }
+        catch
+        {
+            await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
+            throw;
+        }
+        await SyncRoutesAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
+        return (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
+    }
+
+    /// <summary>Removes one node and deletes the routes to its pod prefix from the others.</summary>
+    public async Task RemoveNodeAsync(string cluster, string nodeName)
+    {
+        var nodes = await GetNodesAsync(cluster).ConfigureAwait(false);
+        var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)
+            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
+                $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
+        await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
+        Log.Verbose($"Removed node {nodeName}.");
+        var others = nodes.Where(n => n.NodeName != nodeName).Select(n => n.NodeName).ToList();
+        if (others.Count > 0) await SyncRoutesAsync(cluster, others).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- logs
+
+    /// <summary>
+    /// Like kind's export logs: per container its log, inspect data, rendered configs and (for nodes) routes and
+    /// addresses, under <paramref name="directory"/>/&lt;container&gt;/. Returns the files written.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ExportLogsAsync(string cluster, string directory)
+    {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var written = new List<string>();
+        async Task Write(string container, string file, string content)
+        {
+            var dir = Path.Combine(directory, container);
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, file);
+            await File.WriteAllTextAsync(path, content, Ct).ConfigureAwait(false);
+            lock (written) written.Add(path);
+        }
+        await Write("cluster", "spec.yaml", SpecYaml.Serialize((await GetClustersAsync(cluster).ConfigureAwait(false)).Single().Spec)).ConfigureAwait(false);
+        await Write("cluster", "address-plan.txt", string.Join('\n', AddressPlanner.Rows(plan).Select(r => $"{r.Role,-14} {r.Name,-26} {r.Address,-40} {r.Prefix}")) + "\n").ConfigureAwait(false);
+        foreach (var c in await ContainersAsync(cluster).ConfigureAwait(false))
+        {
+            await Write(c.Name, "container.log", await _docker.GetLogsAsync(c.Id, Ct).ConfigureAwait(false)).ConfigureAwait(false);
+            await Write(c.Name, "state.txt", $"id {c.Id}\nimage {c.Image}\nstate {c.State}\ncap-add {string.Join(',', c.CapAdd)}\ncap-drop {string.Join(',', c.CapDrop)}\n" +
+                string.Join("", c.Networks.Select(n => $"network {n.Key} ipv6 {n.Value.Ipv6} ipv4 {n.Value.Ipv4}\n"))).ConfigureAwait(false);
+            var files = Role(c) switch
+            {
+                LabLabels.RoleDns64 => new[] { LabContainers.Dns64Config },
+                LabLabels.RoleNat64 => new[] { LabContainers.Nat64Config, "/var/spool/tayga/dynamic.map" },
+                _ => new[] { "/etc/resolv.conf" },
+            };
+            foreach (var file in files)
+                if (await _docker.GetFileAsync(c.Id, file, Ct).ConfigureAwait(false) is { } text)
+                    await Write(c.Name, Path.GetFileName(file), text).ConfigureAwait(false);
+            if (c.Running && Role(c) is LabLabels.RoleNode or LabLabels.RoleNat64)
+            {
+                var routes = await _docker.ExecAsync(c.Id, new[] { "ip", "route", "show", "table", "all" }, null, null, Ct).ConfigureAwait(false);
+                var addresses = await _docker.ExecAsync(c.Id, new[] { "ip", "address", "show" }, null, null, Ct).ConfigureAwait(false);
+                await Write(c.Name, "ip-route.txt", routes.StandardOutput + routes.StandardError).ConfigureAwait(false);
+                await Write(c.Name, "ip-address.txt", addresses.StandardOutput + addresses.StandardError).ConfigureAwait(false);
+            }
+        }
+        var rules = await _firewall.ListAsync(cluster, Ct).ConfigureAwait(false);
+        await Write("host", "ip6tables-rules.txt", string.Join('\n', rules.Select(r => $"-t {r.Table} -A {r.Chain} {string.Join(' ', r.Specification)}")) + "\n").ConfigureAwait(false);
+        return written;
+    }
+}

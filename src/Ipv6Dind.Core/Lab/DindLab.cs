@@ -1,0 +1,569 @@
+using System.Globalization;
+using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Diagnostics;
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Host;
+using Ipv6Dind.Core.Images;
+using Ipv6Dind.Core.Spec;
+
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>
+/// The lab orchestrator: plan, then named steps over one journal (network, DNS64, NAT64, nodes, routes, host
+/// rules, verify), rolled back in reverse on any failure or Ctrl-C (kind's create.go, with undo). Docker is the
+/// only state: everything is found again by its labels.
+/// </summary>
+public sealed partial class DindLab
+{
+    private readonly IDockerApi _docker;
+    private readonly OperationContext _ctx;
+    private readonly HostFirewall _firewall;
+
+    public DindLab(IDockerApi docker, OperationContext context, HostFirewall? firewall = null)
+    {
+        _docker = docker;
+        _ctx = context;
+        _firewall = firewall ?? new HostFirewall();
+    }
+
+    /// <summary>Test seam (integration tests only): called after each completed bring-up step; may throw to inject a failure.</summary>
+    internal Func<string, CancellationToken, Task>? AfterStep { get; set; }
+
+    private CancellationToken Ct => _ctx.Cancellation;
+    /// <summary>The operation's log (Write-Verbose / Write-Warning in the cmdlets).</summary>
+    public IDindLog Log => _ctx.Log;
+
+    // ---------------------------------------------------------------- create
+
+    public async Task<DindCluster> CreateAsync(DindClusterSpec input, LabOptions options)
+    {
+        if (!options.NetworkOnly)
+            throw new DindException(ErrorIds.UnexpectedError, DindErrorCategory.NotImplemented,
+                "NetworkOnly: the Kubernetes phase (kubeadm init/join in the nodes) is not available in this version.", null, "NetworkOnly",
+                "Use -NetworkOnly to build the IPv6-only network lab (DNS64, NAT64, nodes, routes).");
+
+        Report(LabSteps.Preflight, "checking Docker, the spec and the images", 0);
+        var daemon = await CheckDaemonAsync().ConfigureAwait(false);
+        Log.Verbose($"Docker {daemon.Version} (API {daemon.ApiVersion}) at {_docker.Endpoint}.");
+
+        var environment = await GatherEnvironmentAsync(excludeCluster: null).ConfigureAwait(false);
+        var name = (input.ClusterName ?? "").Trim();
+        if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
+            throw ClusterExists(name);
+        var spec = SpecBuilder.Resolve(input, environment);
+        var plan = AddressPlanner.PlanValidated(spec, environment);
+        Log.Verbose($"Plan: management {plan.ManagementPrefix}, DNS64 {plan.Dns64Address}, NAT64 {plan.Nat64Address} ({plan.Nat64Prefix}, pool {plan.Nat64Pool}), {plan.NodeAddresses.Count} node(s), upstream {string.Join(", ", plan.Dns64Upstream)}.");
+
+        var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        var specYaml = SpecYaml.Serialize(spec);
+        var journal = new Journal(Log);
+        var step = LabSteps.Preflight;
+        try
+        {
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Network;
+            Report(step, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 5);
+            var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
+            networkLabels[LabLabels.NetworkOnly] = "true";
+            string networkId;
+            try
+            {
+                networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), Ct).ConfigureAwait(false);
+            }
+            catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
+            {
+                throw ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
+            }
+            journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(networkId, t));
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Dns64;
+            Report(step, $"starting DNS64 (bind9) at {plan.Dns64Address}", 15);
+            var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal,
+                (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
+            await WaitForDns64Async(dns64, options.ReadyTimeout).ConfigureAwait(false);
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Nat64;
+            Report(step, $"starting NAT64 (tayga) at {plan.Nat64Address}", 25);
+            var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
+                (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
+            await ConfigureNat64Async(nat64, plan, options.ReadyTimeout).ConfigureAwait(false);
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Nodes;
+            var nodeIds = new string[plan.NodeAddresses.Count];
+            var created = 0;
+            await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+            {
+                nodeIds[node.Index - 1] = await CreateAndStartAsync(LabContainers.Node(spec, node, images.Node), journal).ConfigureAwait(false);
+                var done = Interlocked.Increment(ref created);
+                Report(LabSteps.Nodes, $"node {done} of {plan.NodeAddresses.Count} started ({node.NodeName})", 30 + 40 * done / plan.NodeAddresses.Count);
+            }).ConfigureAwait(false);
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Routes;
+            var routed = 0;
+            await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+            {
+                await ConfigureNodeAsync(nodeIds[node.Index - 1], plan, node).ConfigureAwait(false);
+                var done = Interlocked.Increment(ref routed);
+                Report(LabSteps.Routes, $"node {done} of {plan.NodeAddresses.Count} routed ({node.NodeName})", 70 + 20 * done / plan.NodeAddresses.Count);
+            }).ConfigureAwait(false);
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.HostRules;
+            if (spec.AllowAaaa)
+            {
+                Report(step, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 92);
+                journal.Record("host rules", t => _firewall.RemoveAsync(spec.ClusterName, t));
+                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(spec.ClusterName, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+            }
+            await StepDone(step).ConfigureAwait(false);
+
+            step = LabSteps.Verify;
+            Report(step, "checking that the first node resolves through DNS64", 96);
+            await VerifyNodeResolverAsync(nodeIds[0], plan).ConfigureAwait(false);
+            await StepDone(step).ConfigureAwait(false);
+
+            journal.Commit();
+            Report(LabSteps.Verify, "done", 100, completed: true);
+            return (await GetClustersAsync(spec.ClusterName).ConfigureAwait(false)).Single();
+        }
+        catch (Exception ex)
+        {
+            var cancelled = ex is OperationCanceledException && Ct.IsCancellationRequested;
+            Log.Warning(cancelled
+                ? $"New-DindCluster '{spec.ClusterName}' was stopped during step '{step}'; removing the {journal.Count} object(s) created so far."
+                : $"New-DindCluster '{spec.ClusterName}' failed during step '{step}'; removing the {journal.Count} object(s) created so far.");
+            await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
+            if (cancelled) throw;
+            if (ex is DindException dind)
+                throw new DindException(dind.ErrorId, dind.Category, $"Step '{step}': {dind.Message}", dind.Target, dind.ParameterName, dind.RecommendedAction, dind);
+            throw new DindException(ErrorIds.ClusterBringUpFailed, DindErrorCategory.InvalidOperation,
+                $"Step '{step}' of New-DindCluster '{spec.ClusterName}' failed: {ex.Message}. Everything it had created was removed.", spec.ClusterName, inner: ex);
+        }
+    }
+
+    private async Task StepDone(string step)
+    {
+        Log.Verbose($"Step '{step}' done.");
+        if (AfterStep is not null) await AfterStep(step, Ct).ConfigureAwait(false);
+    }
+
+    private void Report(string step, string status, int percent, bool completed = false) =>
+        _ctx.Progress.Report(new DindProgress("New-DindCluster", $"{step}: {status}", percent, Completed: completed));
+
+    private static DindException ClusterExists(string name) =>
+        new(ErrorIds.ClusterExists, DindErrorCategory.ResourceExists,
+            $"Name: a cluster named '{name}' already exists.", name, "Name",
+            $"Choose another name, or remove it first with Remove-DindCluster {name}.");
+
+    private async Task<DaemonInfo> CheckDaemonAsync()
+    {
+        var daemon = await _docker.GetDaemonInfoAsync(Ct).ConfigureAwait(false);
+        if (daemon.IsDockerDesktop)
+            throw new DindException(ErrorIds.DockerDesktopUnsupported, DindErrorCategory.NotImplemented,
+                $"Docker at {_docker.Endpoint} is Docker Desktop, whose VM gives containers no usable IPv6 (as on macOS).", _docker.Endpoint, null,
+                "Run Ipv6Dind on a Linux host with Docker Engine, e.g. in a Linux VM.");
+        if (Version.TryParse(daemon.Version.Split('+', '-')[0], out var v) && v < new Version(20, 10))
+            throw new DindException(ErrorIds.DockerVersionUnsupported, DindErrorCategory.NotInstalled,
+                $"Docker {daemon.Version} at {_docker.Endpoint} is too old: IPv6 networks with ip6tables need 20.10 or later.", daemon.Version, null,
+                "Upgrade Docker Engine to 20.10 or later.");
+        return daemon;
+    }
+
+    private sealed record Images(string Dns64, string Nat64, string Node);
+
+    private async Task<Images> ResolveImagesAsync(DindClusterSpec spec)
+    {
+        var node = string.IsNullOrEmpty(spec.NodeImage) ? ImageBuilder.ReferenceFor("node") : spec.NodeImage;
+        var wanted = new[] { ImageBuilder.ReferenceFor("dns64"), ImageBuilder.ReferenceFor("nat64"), node };
+        foreach (var reference in wanted)
+            if (await _docker.InspectImageAsync(reference, Ct).ConfigureAwait(false) is null)
+                throw new DindException(ErrorIds.ImageNotFound, DindErrorCategory.ObjectNotFound,
+                    $"Image '{reference}' is not present on Docker at {_docker.Endpoint} (images are never pulled).", reference, null,
+                    reference == node && !string.IsNullOrEmpty(spec.NodeImage)
+                        ? "Build or load the node image first."
+                        : "Build the lab images once with Build-DindImage.");
+        return new Images(wanted[0], wanted[1], node);
+    }
+
+    private async Task<string> CreateAndStartAsync(ContainerSpec spec, Journal journal, params (string Path, string Content)[] files)
+    {
+        var id = await _docker.CreateContainerAsync(spec, Ct).ConfigureAwait(false);
+        journal.Record($"container {spec.Name}", t => _docker.RemoveContainerAsync(id, t));
+        foreach (var (path, content) in files)
+            await _docker.PutFileAsync(id, path, content, 420, Ct).ConfigureAwait(false);
+        await _docker.StartContainerAsync(id, Ct).ConfigureAwait(false);
+        Log.Verbose($"Started {spec.Name} ({spec.Image}) at {spec.Ipv6Address}.");
+        return id;
+    }
+
+    private async Task WaitForDns64Async(string id, TimeSpan timeout)
+    {
+        // version.bind CH TXT is answered by named itself, so readiness does not depend on the upstream.
+        await WaitUntilAsync("DNS64 (bind9) to answer", timeout, async () =>
+            (await _docker.ExecAsync(id, new[] { "dig", "+time=1", "+tries=1", "@::1", "version.bind", "CH", "TXT" }, null, null, Ct).ConfigureAwait(false)).Succeeded)
+            .ConfigureAwait(false);
+    }
+
+    private async Task ConfigureNat64Async(string id, AddressPlan plan, TimeSpan timeout)
+    {
+        // tayga creates its tun device when it starts; route into it once it is there.
+        await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
+            (await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.Nat64Batch(plan), null, Ct).ConfigureAwait(false)).Succeeded)
+            .ConfigureAwait(false);
+        await EnsureIptablesRuleAsync(id, "iptables", LabContainers.Nat64MasqueradeRule(plan)).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds a rule in a container unless it is there (-C), so a re-sync after a restart adds it once.</summary>
+    private async Task EnsureIptablesRuleAsync(string id, string tool, string[] appendRule)
+    {
+        var check = appendRule.Select(a => a == "-A" ? "-C" : a).ToArray();
+        var exists = await _docker.ExecAsync(id, new[] { tool }.Concat(check).ToArray(), null, null, Ct).ConfigureAwait(false);
+        if (exists.Succeeded) return;
+        var add = await _docker.ExecAsync(id, new[] { tool }.Concat(appendRule).ToArray(), null, null, Ct).ConfigureAwait(false);
+        if (!add.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"{tool} {string.Join(' ', appendRule)} failed in container {id[..Math.Min(12, id.Length)]}: {add.StandardError.Trim()}", id);
+    }
+
+    /// <summary>
+    /// Resolver, IPv6-only state and routes of one node in one `ip -batch` exec. With <paramref name="reconcile"/>
+    /// the node's table is read first (one more exec) and routes of ours that the plan no longer has (a removed
+    /// node, an old NAT64 prefix) are deleted in the same batch; a fresh node has none, so bring-up skips the read.
+    /// </summary>
+    private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, bool reconcile = false)
+    {
+        // Docker bind-mounts its own resolv.conf, which the archive API cannot replace (it unlinks); rewriting the
+        // file in place through tee's standard input works, with no shell involved.
+        var resolv = await _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, LabContainers.ResolvConf(plan), null, Ct).ConfigureAwait(false);
+        if (!resolv.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"Writing the resolver of {node.NodeName} failed: {resolv.StandardError.Trim()}", node.NodeName);
+        var stale = Array.Empty<string>();
+        if (reconcile)
+        {
+            var table = await _docker.ExecAsync(id, new[] { "ip", "-6", "route", "show" }, null, null, Ct).ConfigureAwait(false);
+            stale = LabContainers.StaleRoutes(plan, node, table.StandardOutput).ToArray();
+        }
+        var batch = await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.RouteBatch(plan, node, stale), null, Ct).ConfigureAwait(false);
+        if (!batch.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"Routing {node.NodeName} failed: {batch.StandardError.Trim()}", node.NodeName);
+        if (reconcile)
+            await EnsureIptablesRuleAsync(id, "ip6tables", LabContainers.PodMasqueradeRule(plan)).ConfigureAwait(false);
+        else
+            await RunInContainerAsync(id, node.NodeName, "ip6tables", LabContainers.PodMasqueradeRule(plan)).ConfigureAwait(false); // a fresh node has no rules to check for
+    }
+
+    private async Task RunInContainerAsync(string id, string what, string tool, string[] arguments)
+    {
+        var result = await _docker.ExecAsync(id, new[] { tool }.Concat(arguments).ToArray(), null, null, Ct).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"{tool} {string.Join(' ', arguments)} failed in {what}: {result.StandardError.Trim()}", what);
+    }
+
+    private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan)
+    {
+        // The node reaches its DNS64 over IPv6 only; named answers version.bind itself, whatever the upstream does.
+        var dig = await _docker.ExecAsync(nodeId, new[] { "dig", "+time=2", "+tries=3", $"@{plan.Dns64Address}", "version.bind", "CH", "TXT" }, null, null, Ct).ConfigureAwait(false);
+        if (!dig.Succeeded)
+            throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ConnectionError,
+                $"The first node cannot reach its DNS64 at {plan.Dns64Address}: {dig.StandardOutput.Trim()} {dig.StandardError.Trim()}", plan.Dns64Address);
+    }
+
+    private async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> probe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            Ct.ThrowIfCancellationRequested();
+            if (await probe().ConfigureAwait(false)) return;
+            if (DateTime.UtcNow >= deadline)
+                throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.OperationTimeout,
+                    $"Timed out after {timeout.TotalSeconds:F0} s waiting for {what}.", what, null, "Export-DindLog shows the container's log.");
+            await Task.Delay(delay, Ct).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(1000, delay.TotalMilliseconds * 2));
+        }
+    }
+
+    private async Task ForEachNodeAsync(IEnumerable<NodeAddress> nodes, int parallelism, Func<NodeAddress, Task> work)
+    {
+        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = Ct },
+            async (node, _) => await work(node).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- what is there
+
+    /// <summary>What validation must not overlap: the host's addresses and routes, Docker's networks, other clusters.</summary>
+    public async Task<PlanEnvironment> GatherEnvironmentAsync(string? excludeCluster)
+    {
+        var host = HostNetworkFacts.Read();
+        var reserved = new List<ReservedRange>(host.Reserved);
+        foreach (var network in await _docker.ListNetworksAsync(null, Ct).ConfigureAwait(false))
+        {
+            network.Labels.TryGetValue(LabLabels.Cluster, out var owner);
+            if (owner is not null && owner == excludeCluster) continue;
+            foreach (var subnet in network.Subnets)
+                reserved.Add(owner is null
+                    ? new ReservedRange(subnet, ReservationKind.DockerNetwork, $"Docker network '{network.Name}'")
+                    : new ReservedRange(subnet, ReservationKind.Cluster, $"cluster '{owner}'"));
+        }
+        foreach (var cluster in await GetClustersAsync(null).ConfigureAwait(false))
+        {
+            if (cluster.ClusterName == excludeCluster) continue;
+            foreach (var range in new[] { cluster.Spec.PodPrefix, cluster.Spec.ServicePrefix, cluster.Spec.Nat64Prefix })
+                if (!string.IsNullOrEmpty(range))
+                    reserved.Add(new ReservedRange(range, ReservationKind.Cluster, $"cluster '{cluster.ClusterName}'"));
+        }
+        // Routes through Docker's own bridges are Docker networks, already named above; host facts may list them too.
+        return new PlanEnvironment { Reserved = reserved, HostResolvers = host.HostResolvers };
+    }
+
+    private async Task<bool> ExistsAsync(string name)
+    {
+        var filter = LabLabels.ClusterFilter(name);
+        return (await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false)).Count > 0
+            || (await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false)).Count > 0;
+    }
+
+    /// <summary>All clusters (or one), rebuilt from Docker's labels alone.</summary>
+    public async Task<IReadOnlyList<DindCluster>> GetClustersAsync(string? name)
+    {
+        var filter = name is null ? LabLabels.AnyCluster() : LabLabels.ClusterFilter(name);
+        var containers = await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false);
+        var networks = await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false);
+        var names = containers.Select(c => c.Labels[LabLabels.Cluster]).Concat(networks.Select(n => n.Labels[LabLabels.Cluster])).Distinct().OrderBy(n => n, StringComparer.Ordinal);
+        var result = new List<DindCluster>();
+        foreach (var cluster in names)
+        {
+            var mine = containers.Where(c => c.Labels[LabLabels.Cluster] == cluster).ToList();
+            var dns64 = mine.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
+            var nat64 = mine.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64);
+            var nodes = mine.Where(c => Role(c) == LabLabels.RoleNode).ToList();
+            var network = networks.FirstOrDefault(n => n.Labels[LabLabels.Cluster] == cluster);
+            DindClusterSpec spec;
+            try { spec = dns64 is not null && dns64.Labels.TryGetValue(LabLabels.Spec, out var yaml) ? SpecYaml.Deserialize(yaml, $"labels of {dns64.Name}") : new DindClusterSpec { ClusterName = cluster }; }
+            catch (DindException) { spec = new DindClusterSpec { ClusterName = cluster }; }
+            var plan = spec.ManagementPrefix.Length > 0 ? SafePlan(spec) : null;
+            var expected = 2 + spec.Nodes;
+            var running = mine.Count(c => c.Running);
+            var state = network is null || dns64 is null || nat64 is null ? "Degraded"
+                : running == 0 ? "Stopped"
+                : running == mine.Count && mine.Count >= expected ? "Running" : "Degraded";
+            result.Add(new DindCluster
+            {
+                ClusterName = cluster,
+                State = state,
+                Nodes = nodes.Count,
+                NetworkOnly = network?.Labels.ContainsKey(LabLabels.NetworkOnly) ?? true,
+                ManagementPrefix = spec.ManagementPrefix,
+                Dns64Address = plan?.Dns64Address ?? "",
+                Nat64Address = plan?.Nat64Address ?? "",
+                Nat64Prefix = spec.Nat64Prefix,
+                AllowAaaa = spec.AllowAaaa,
+                NetworkName = network?.Name ?? "",
+                Spec = spec,
+            });
+        }
+        return result;
+    }
+
+    private static AddressPlan? SafePlan(DindClusterSpec spec)
+    {
+        try { return AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty); }
+        catch (Exception ex) when (ex is DindException or FormatException or ArgumentException) { return null; }
+    }
+
+    private static string Role(ContainerInfo c) => c.Labels.TryGetValue(LabLabels.Role, out var r) ? r : "";
+
+    private async Task<(DindCluster Cluster, AddressPlan Plan)> RequireAsync(string name)
+    {
+        var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault()
+            ?? throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
+                $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster lists the clusters on this Docker host.");
+        if (SafePlan(cluster.Spec) is null)
+            throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.InvalidData,
+                $"ClusterName: cluster '{name}' has no readable spec on its DNS64 container (it may be half removed).", name, "ClusterName",
+                $"Remove-DindCluster {name} removes what is left of it.");
+        var indices = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(name), Ct).ConfigureAwait(false))
+            .Where(c => Role(c) == LabLabels.RoleNode)
+            .Select(c => int.TryParse(c.Labels.GetValueOrDefault(LabLabels.NodeIndex), NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : 0)
+            .Where(i => i > 0)
+            .ToHashSet();
+        return (cluster, EffectivePlan(cluster.Spec, indices));
+    }
+
+    /// <summary>
+    /// The plan of the nodes that exist: Add-DindNode may have gone past the spec's count and Remove-DindNode may
+    /// have left gaps; a node's addresses depend only on its index.
+    /// </summary>
+    internal static AddressPlan EffectivePlan(DindClusterSpec spec, IReadOnlyCollection<int> existingIndices)
+    {
+        var sized = spec.Clone();
+        sized.Nodes = Math.Max(spec.Nodes, existingIndices.Count == 0 ? 0 : existingIndices.Max());
+        var full = AddressPlanner.PlanValidated(sized, PlanEnvironment.Empty);
+        return existingIndices.Count == 0 ? full : full with { NodeAddresses = full.NodeAddresses.Where(n => existingIndices.Contains(n.Index)).ToList() };
+    }
+
+    public async Task<IReadOnlyList<DindNode>> GetNodesAsync(string cluster)
+    {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var filter = LabLabels.ClusterFilter(cluster);
+        var containers = (await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode);
+        return containers
+            .Select(c =>
+            {
+                var index = int.Parse(c.Labels.GetValueOrDefault(LabLabels.NodeIndex, "0"), CultureInfo.InvariantCulture);
+                var planned = plan.NodeAddresses.FirstOrDefault(n => n.Index == index);
+                return new DindNode
+                {
+                    ClusterName = cluster,
+                    NodeName = c.Name,
+                    Index = index,
+                    Role = planned?.Role ?? (index == 1 ? "ControlPlane" : "Worker"),
+                    State = c.State,
+                    Address = planned?.Address ?? "",
+                    PodPrefix = planned?.PodPrefix ?? "",
+                    ContainerId = c.Id,
+                    Image = c.Image,
+                };
+            })
+            .OrderBy(n => n.Index)
+            .ToList();
+    }
+
+    // ---------------------------------------------------------------- routes
+
+    /// <summary>Every planned route of the selected nodes, with Present read from the node (one exec per node).</summary>
+    public async Task<IReadOnlyList<DindRoute>> GetRoutesAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
+    {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => nodeNames is null || nodeNames.Contains(n.NodeName)).ToList();
+        var results = new DindRoute[nodes.Count][];
+        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (i, _) =>
+        {
+            var node = nodes[i];
+            var planned = plan.NodeAddresses.FirstOrDefault(n => n.Index == node.Index);
+            if (planned is null) { results[i] = Array.Empty<DindRoute>(); return; }
+            var table = node.State == "running"
+                ? (await _docker.ExecAsync(node.ContainerId, new[] { "ip", "-6", "route", "show" }, null, null, Ct).ConfigureAwait(false)).StandardOutput
+                : "";
+            var present = ParseRoutes(table);
+            results[i] = LabContainers.PlannedRoutes(plan, planned)
+                .Select(r => new DindRoute
+                {
+                    ClusterName = cluster,
+                    NodeName = node.NodeName,
+                    Destination = r.Destination,
+                    Gateway = r.Gateway,
+                    Kind = r.Kind,
+                    Present = present.Contains((r.Destination, r.Gateway)),
+                })
+                .ToArray();
+        }).ConfigureAwait(false);
+        return results.SelectMany(r => r).ToList();
+    }
+
+    /// <summary>"dest via gw dev …" lines of `ip -6 route show`, canonicalised.</summary>
+    public static HashSet<(string Destination, string Gateway)> ParseRoutes(string table)
+    {
+        var set = new HashSet<(string, string)>();
+        foreach (var line in table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var via = Array.IndexOf(f, "via");
+            if (f.Length < 3 || via < 1 || via + 1 >= f.Length) continue;
+            var destination = f[0].Contains('/') ? Ipv6Prefix.TryParse(f[0], out _)?.ToString() : null;
+            if (destination is null || !System.Net.IPAddress.TryParse(f[via + 1], out var gateway)) continue;
+            set.Add((destination, gateway.ToString()));
+        }
+        return set;
+    }
+
+    /// <summary>Re-applies the routes (and resolver, IPv6-only state) of the selected nodes, and NAT64's device routes.</summary>
+    public async Task SyncRoutesAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
+    {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
+        var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && c.Running);
+        if (nat64 is not null && nodeNames is null)
+            await ConfigureNat64Async(nat64.Id, plan, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false))
+            .Where(n => n.State == "running" && (nodeNames is null || nodeNames.Contains(n.NodeName)))
+            .ToList();
+        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (node, _) =>
+        {
+            var planned = plan.NodeAddresses.First(n => n.Index == node.Index);
+            await ConfigureNodeAsync(node.ContainerId, plan, planned, reconcile: true).ConfigureAwait(false);
+            Log.Verbose($"Routes of {node.NodeName} applied.");
+        }).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- remove
+
+    /// <summary>Removes every container, volume, network and host rule of a cluster. A missing cluster is not an error.</summary>
+    public async Task<int> RemoveAsync(string cluster)
+    {
+        var filter = LabLabels.ClusterFilter(cluster);
+        var removed = 0;
+        var containers = await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false);
+        _ctx.Progress.Report(new DindProgress("Remove-DindCluster", $"removing {containers.Count} container(s) of '{cluster}'", 10));
+        await Parallel.ForEachAsync(containers, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
+        {
+            await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
+            Interlocked.Increment(ref removed);
+            Log.Verbose($"Removed container {c.Name}.");
+        }).ConfigureAwait(false);
+        foreach (var volume in await _docker.ListVolumesAsync(filter, Ct).ConfigureAwait(false))
+        {
+            await _docker.RemoveVolumeAsync(volume, Ct).ConfigureAwait(false);
+            removed++;
+        }
+        foreach (var network in await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false))
+        {
+            await _docker.RemoveNetworkAsync(network.Id, Ct).ConfigureAwait(false);
+            removed++;
+            Log.Verbose($"Removed network {network.Name}.");
+        }
+        try
+        {
+            var rules = await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false);
+            if (rules > 0) Log.Verbose($"Removed {rules} host ip6tables rule(s) of '{cluster}'.");
+            removed += rules;
+        }
+        catch (DindException ex) when (ex.Category is DindErrorCategory.NotInstalled)
+        {
+            Log.Verbose($"No host ip6tables to clean: {ex.Message}");
+        }
+        _ctx.Progress.Report(new DindProgress("Remove-DindCluster", "done", 100, Completed: true));
+        return removed;
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    public async Task<DindCommandResult> InvokeAsync(string cluster, string nodeName, IReadOnlyList<string> argv, string? stdin)
+    {
+        var node = (await GetNodesAsync(cluster).ConfigureAwait(false)).FirstOrDefault(n => n.NodeName == nodeName)
+            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
+                $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
+        var result = await _docker.ExecAsync(node.ContainerId, argv, stdin, null, Ct).ConfigureAwait(false);
+        return new DindCommandResult { ClusterName = cluster, NodeName = nodeName, ExitCode = result.ExitCode, Output = result.StandardOutput, Error = result.StandardError };
+    }
+
+    internal async Task<ExecResult> ExecInRoleAsync(string cluster, string role, IReadOnlyList<string> argv)
+    {
+        var container = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false)).FirstOrDefault(c => Role(c) == role)
+            ?? throw new DindException(ErrorIds.DockerObjectNotFound, DindErrorCategory.ObjectNotFound, $"Cluster '{cluster}' has no {role} container.", cluster);
+        return await _docker.ExecAsync(container.Id, argv, null, null, Ct).ConfigureAwait(false);
+    }
+
+    internal IDockerApi Docker => _docker;
+    internal OperationContext Context => _ctx;
+    internal Task<(DindCluster Cluster, AddressPlan Plan)> RequireClusterAsync(string name) => RequireAsync(name);
+}

@@ -1,0 +1,133 @@
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Rendering;
+
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>
+/// The container specs of a lab: what each role runs with. Least privilege: DNS64 gets no extra capability,
+/// NAT64 only NET_ADMIN and /dev/net/tun, network-lab nodes NET_ADMIN (routes), NET_RAW (ping) and SYS_ADMIN
+/// (network namespaces for pod probes).
+/// </summary>
+public static class LabContainers
+{
+    public const string Dns64Config = "/etc/bind/named.conf";
+    public const string Nat64Config = "/etc/tayga.conf";
+    public const string Nat64Device = "nat64";
+
+    private static readonly Dictionary<string, string> Ipv6On = new()
+    {
+        ["net.ipv6.conf.all.disable_ipv6"] = "0",
+        ["net.ipv6.conf.default.disable_ipv6"] = "0",
+    };
+
+    public static ContainerSpec Dns64(DindClusterSpec spec, AddressPlan plan, string image, string specYaml)
+    {
+        var labels = LabLabels.For(spec.ClusterName, LabLabels.RoleDns64);
+        labels[LabLabels.Spec] = specYaml;
+        return new ContainerSpec(LabNames.Dns64(spec.ClusterName), image, labels)
+        {
+            Hostname = LabNames.Dns64(spec.ClusterName),
+            // -g: foreground, logs on stderr (Export-DindLog reads them); -u bind: drop root after binding port 53.
+            Command = new[] { "named", "-g", "-u", "bind", "-c", Dns64Config },
+            Network = LabNames.Network(spec.ClusterName),
+            Ipv6Address = plan.Dns64Address,
+            Sysctls = Ipv6On,
+            RestartPolicy = "unless-stopped",
+        };
+    }
+
+    public static ContainerSpec Nat64(DindClusterSpec spec, AddressPlan plan, string image) =>
+        new(LabNames.Nat64(spec.ClusterName), image, LabLabels.For(spec.ClusterName, LabLabels.RoleNat64))
+        {
+            Hostname = LabNames.Nat64(spec.ClusterName),
+            // tayga in the foreground; it creates its tun device at start, the lab then routes through it.
+            Command = new[] { "tayga", "-n", "--config", Nat64Config },
+            Network = LabNames.Network(spec.ClusterName),
+            Ipv6Address = plan.Nat64Address,
+            CapAdd = new[] { "NET_ADMIN" },
+            Devices = new[] { "/dev/net/tun" },
+            Sysctls = new Dictionary<string, string>(Ipv6On)
+            {
+                ["net.ipv6.conf.all.forwarding"] = "1",
+                ["net.ipv4.ip_forward"] = "1",
+            },
+            RestartPolicy = "unless-stopped",
+        };
+
+    public static ContainerSpec Node(DindClusterSpec spec, NodeAddress node, string image)
+    {
+        var labels = LabLabels.For(spec.ClusterName, LabLabels.RoleNode);
+        labels[LabLabels.NodeIndex] = node.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ContainerSpec(node.NodeName, image, labels)
+        {
+            Hostname = node.NodeName,
+            Command = new[] { "sleep", "infinity" },
+            Init = true, // a PID-1 sleep ignores SIGTERM; an init makes stop and removal immediate
+            Network = LabNames.Network(spec.ClusterName),
+            Ipv6Address = node.Address,
+            CapAdd = new[] { "NET_ADMIN", "NET_RAW", "SYS_ADMIN" },
+            // ip netns add mounts; AppArmor's docker-default profile forbids that on hosts that load it.
+            // systempaths=unconfined: a writable /proc/sys for per-namespace sysctls (accept_dad of pod probes).
+            SecurityOpt = new[] { "apparmor=unconfined" },
+            UnmaskSystemPaths = true,
+            Sysctls = new Dictionary<string, string>(Ipv6On) { ["net.ipv6.conf.all.forwarding"] = "1" },
+            RestartPolicy = "unless-stopped",
+        };
+    }
+
+    /// <summary>The resolver of a node: the cluster's DNS64 only (Docker's 127.0.0.11 would time out on every lookup).</summary>
+    public static string ResolvConf(AddressPlan plan) =>
+        $"# Written by Ipv6Dind: the cluster's DNS64 is the only resolver of its nodes.\nnameserver {plan.Dns64Address}\noptions timeout:2 attempts:2\n";
+
+    /// <summary>
+    /// One `ip -batch` per node: drop IPv4 (nodes are IPv6-only; Docker 20.10 cannot make an IPv6-only network),
+    /// then a route to every other node's pod prefix and to the NAT64 prefix. `replace` makes a re-run harmless.
+    /// </summary>
+    public static string RouteBatch(AddressPlan plan, NodeAddress node, IEnumerable<string>? staleDestinations = null)
+    {
+        var lines = new List<string> { "address flush dev eth0 to 0.0.0.0/0" };
+        lines.AddRange((staleDestinations ?? Array.Empty<string>()).Select(d => $"route del {d}"));
+        lines.AddRange(PlannedRoutes(plan, node).Select(r => $"route replace {r.Destination} via {r.Gateway} dev eth0"));
+        return string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>What a node must route: every other node's pod prefix via that node, the NAT64 prefix via NAT64.</summary>
+    public static IEnumerable<(string Destination, string Gateway, string Kind)> PlannedRoutes(AddressPlan plan, NodeAddress node)
+    {
+        foreach (var other in plan.NodeAddresses)
+            if (other.Index != node.Index)
+                yield return (other.PodPrefix, other.Address, "Pod");
+        yield return (plan.Nat64Prefix, plan.Nat64Address, "Nat64");
+    }
+
+    /// <summary>
+    /// Routes in a node's table that the lab made but the plan no longer has: via a gateway on the management
+    /// network, to a destination that is not planned (Docker's own default route via the bridge is kept).
+    /// </summary>
+    public static IEnumerable<string> StaleRoutes(AddressPlan plan, NodeAddress node, string routeTable)
+    {
+        var management = Addressing.Ipv6Prefix.Parse(plan.ManagementPrefix);
+        var planned = PlannedRoutes(plan, node).Select(r => r.Destination).ToHashSet(StringComparer.Ordinal);
+        foreach (var (destination, gateway) in DindLab.ParseRoutes(routeTable))
+            if (!planned.Contains(destination) && System.Net.IPAddress.TryParse(gateway, out var gw) && management.Contains(gw))
+                yield return destination;
+    }
+
+    /// <summary>Inside the NAT64 container: bring tayga's device up and route the pool, its address and the prefix into it.</summary>
+    public static string Nat64Batch(AddressPlan plan) =>
+        $"link set {Nat64Device} up\n" +
+        $"route replace {plan.Nat64Pool} dev {Nat64Device}\n" +
+        $"route replace {plan.Nat64Ipv4Address}/32 dev {Nat64Device}\n" +
+        $"route replace {plan.Nat64Prefix} dev {Nat64Device}\n";
+
+    /// <summary>The pool never leaves the container: translated packets are masqueraded behind its own IPv4 address.</summary>
+    public static string[] Nat64MasqueradeRule(AddressPlan plan) =>
+        new[] { "-t", "nat", "-A", "POSTROUTING", "-s", plan.Nat64Pool, "-o", "eth0", "-j", "MASQUERADE" };
+
+    /// <summary>Pods' traffic leaving the pod range is masqueraded behind the node; pod-to-pod is not (routing bugs stay visible).</summary>
+    public static string[] PodMasqueradeRule(AddressPlan plan) =>
+        new[] { "-t", "nat", "-A", "POSTROUTING", "-s", plan.PodPrefix, "!", "-d", plan.PodPrefix, "-j", "MASQUERADE" };
+
+    public static RenderedConfig Bind9(AddressPlan plan) => Bind9Renderer.Render(Dns64Options.From(plan));
+    public static RenderedConfig Tayga(AddressPlan plan) => TaygaRenderer.Render(Nat64Options.From(plan));
+}

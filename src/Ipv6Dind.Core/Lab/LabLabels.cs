@@ -1,0 +1,43 @@
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>
+/// Labels are the state (as kind keeps it): every network, container and volume the module creates carries
+/// them, listing is a label filter, and the spec of record travels on the DNS64 container.
+/// </summary>
+public static class LabLabels
+{
+    public const string Cluster = "io.ipv6dind.cluster";
+    public const string Role = "io.ipv6dind.role";
+    public const string NodeIndex = "io.ipv6dind.node-index";
+    public const string Spec = "io.ipv6dind.spec";
+    public const string NetworkOnly = "io.ipv6dind.network-only";
+    public const string Version = "io.ipv6dind.version";
+
+    public const string RoleNetwork = "network";
+    public const string RoleDns64 = "dns64";
+    public const string RoleNat64 = "nat64";
+    public const string RoleNode = "node";
+
+    public static Dictionary<string, string> For(string cluster, string role) => new()
+    {
+        [Cluster] = cluster,
+        [Role] = role,
+        [Version] = typeof(LabLabels).Assembly.GetName().Version?.ToString(3) ?? "0",
+    };
+
+    public static Dictionary<string, string> ClusterFilter(string cluster) => new() { [Cluster] = cluster };
+
+    /// <summary>Every object of every cluster (label present, any value).</summary>
+    public static Dictionary<string, string> AnyCluster() => new() { [Cluster] = "" };
+}
+
+/// <summary>Docker names of a cluster's objects.</summary>
+public static class LabNames
+{
+    public static string Network(string cluster) => $"ipv6dind-{cluster}";
+    public static string Dns64(string cluster) => $"{cluster}-dns64";
+    public static string Nat64(string cluster) => $"{cluster}-nat64";
+    public static string Node(string cluster, int index) => Addressing.AddressPlanner.NodeName(cluster, index);
+    /// <summary>The comment every host rule of a cluster carries, so removal is exact.</summary>
+    public static string HostRuleComment(string cluster) => $"ipv6dind:{cluster}";
+}

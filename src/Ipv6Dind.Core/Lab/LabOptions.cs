@@ -1,0 +1,29 @@
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>How New-DindCluster builds a lab.</summary>
+public sealed record LabOptions
+{
+    /// <summary>Only the network lab (no Kubernetes phase).</summary>
+    public bool NetworkOnly { get; init; } = true;
+    /// <summary>Nodes created and configured at the same time.</summary>
+    public int Parallelism { get; init; } = 8;
+    /// <summary>How long DNS64 and NAT64 may take to answer after start.</summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long a rollback may take before it gives up (and says what is left).</summary>
+    public TimeSpan RollbackBudget { get; init; } = TimeSpan.FromSeconds(120);
+}
+
+/// <summary>Names of the bring-up steps, in order (error records and the test seam name them).</summary>
+public static class LabSteps
+{
+    public const string Preflight = "preflight";
+    public const string Network = "network";
+    public const string Dns64 = "dns64";
+    public const string Nat64 = "nat64";
+    public const string Nodes = "nodes";
+    public const string Routes = "routes";
+    public const string HostRules = "host-rules";
+    public const string Verify = "verify";
+
+    public static readonly IReadOnlyList<string> All = new[] { Preflight, Network, Dns64, Nat64, Nodes, Routes, HostRules, Verify };
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Docker;
+
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>What Test-DindCluster probes with.</summary>
+public sealed record LabTestOptions
+{
+    /// <summary>A name with only A records. RFC 7050's ipv4only.arpa by default: it exists everywhere.</summary>
+    public string ProbeName { get; init; } = "ipv4only.arpa";
+    /// <summary>An HTTP URL of an IPv4-only server, fetched through DNS64/NAT64 (curl in the first node).</summary>
+    public string? ProbeUrl { get; init; }
+    /// <summary>A name with a real AAAA record: AAAA mode must return it, forced synthesis must not.</summary>
+    public string? AaaaProbeName { get; init; }
+}
+
+/// <summary>Test-DindCluster: one <see cref="CheckResult"/> per check, run inside the lab's own containers.</summary>
+public sealed class LabTester
+{
+    private readonly DindLab _lab;
+    private IDockerApi Docker => _lab.Docker;
+    private CancellationToken Ct => _lab.Context.Cancellation;
+
+    public LabTester(DindLab lab) => _lab = lab;
+
+    public async Task<IReadOnlyList<CheckResult>> TestAsync(string cluster, LabTestOptions options)
+    {
+        var (info, plan) = await _lab.RequireClusterAsync(cluster).ConfigureAwait(false);
+        var results = new List<CheckResult>();
+        var containers = await Docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
+        var nodes = await _lab.GetNodesAsync(cluster).ConfigureAwait(false);
+
+        // 1. Every container of the plan exists and runs.
+        var expected = new[] { LabNames.Dns64(cluster), LabNames.Nat64(cluster) }.Concat(plan.NodeAddresses.Select(n => n.NodeName));
+        foreach (var name in expected)
+        {
+            var c = containers.FirstOrDefault(x => x.Name == name);
+            results.Add(c is { Running: true }
+                ? Pass(name, "ContainerRunning", $"{c.Image}, {c.State}")
+                : Fail(name, "ContainerRunning", c is null ? "the container is missing" : $"the container is {c.State}",
+                    c is null ? $"Add-DindNode / Remove-DindCluster {cluster} and New-DindCluster again" : $"Start-DindCluster {cluster} starts it and re-applies its routes"));
+        }
+
+        var probeNode = nodes.FirstOrDefault(n => n.State == "running");
+        if (probeNode is null)
+        {
+            results.Add(Fail(cluster, "Dns64Synthesis", "no node is running to probe from", $"Start-DindCluster {cluster}"));
+            return results;
+        }
+        var nat64 = Ipv6Prefix.Parse(plan.Nat64Prefix);
+
+        // 2. Nodes are IPv6-only and resolve through the DNS64.
+        foreach (var node in nodes.Where(n => n.State == "running"))
+        {
+            var v4 = await Exec(node, "ip", "-4", "-o", "addr", "show", "scope", "global").ConfigureAwait(false);
+            results.Add(v4.Succeeded && v4.StandardOutput.Trim().Length == 0
+                ? Pass(node.NodeName, "Ipv6Only", "no global IPv4 address")
+                : Fail(node.NodeName, "Ipv6Only", $"has IPv4: {v4.StandardOutput.Trim()}", $"Sync-DindRoute -ClusterName {cluster} -NodeName {node.NodeName}"));
+        }
+
+        // 3. DNS64 synthesis: an A-only name gets an AAAA inside the NAT64 prefix.
+        var aaaa = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", "AAAA", options.ProbeName).ConfigureAwait(false);
+        var synthesized = Addresses(aaaa.StandardOutput).FirstOrDefault(a => nat64.Contains(a));
+        results.Add(synthesized is not null
+            ? Pass(probeNode.NodeName, "Dns64Synthesis", $"{options.ProbeName} AAAA {synthesized} (inside {plan.Nat64Prefix})")
+            : Fail(probeNode.NodeName, "Dns64Synthesis", $"{options.ProbeName} AAAA gave '{aaaa.StandardOutput.Trim()}{aaaa.StandardError.Trim()}', nothing inside {plan.Nat64Prefix}",
+                $"Check that the DNS64 upstream ({string.Join(", ", plan.Dns64Upstream)}) answers A queries for {options.ProbeName} (Get-Dns64 {cluster}; Export-DindLog shows bind9's log)."));
+
+        // 4. NAT64 reachability of an outside IPv4 host.
+        if (options.ProbeUrl is not null)
+        {
+            var curl = await Exec(probeNode, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", options.ProbeUrl).ConfigureAwait(false);
+            var code = curl.StandardOutput.Trim();
+            results.Add(curl.Succeeded && code.Length == 3 && code[0] is '2' or '3'
+                ? Pass(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} → HTTP {code} through NAT64")
+                : Fail(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} failed: {curl.StandardError.Trim()} (HTTP {code})",
+                    $"Get-Nat64Mapping {cluster} shows tayga's translations; check the host forwards IPv4 (net.ipv4.ip_forward=1)."));
+        }
+        else if (synthesized is not null && options.ProbeName != "ipv4only.arpa")
+        {
+            var ping = await Exec(probeNode, "ping", "-6", "-c", "2", "-W", "2", synthesized.ToString()).ConfigureAwait(false);
+            results.Add(ping.Succeeded
+                ? Pass(probeNode.NodeName, "Nat64Reachability", $"ping {synthesized} ({options.ProbeName}) answered through NAT64")
+                : Fail(probeNode.NodeName, "Nat64Reachability", $"ping {synthesized} got no answer", $"Get-Nat64Mapping {cluster}; check the host forwards IPv4."));
+        }
+        else
+        {
+            results.Add(new CheckResult
+            {
+                Target = probeNode.NodeName, Check = "Nat64Reachability", Status = CheckStatus.Warn,
+                Detail = synthesized is null
+                    ? $"not probed: DNS64 gave no address for {options.ProbeName}"
+                    : "not probed: ipv4only.arpa's addresses are not reachable hosts",
+                Remedy = "Give -ProbeUrl http://<an IPv4-only web server>/ or -ProbeName <an IPv4-only host that answers ping>.",
+            });
+        }
+
+        // 5. AAAA handling: real AAAA in AAAA mode, synthesized otherwise.
+        if (options.AaaaProbeName is not null)
+        {
+            var dual = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", "AAAA", options.AaaaProbeName).ConfigureAwait(false);
+            var answers = Addresses(dual.StandardOutput).ToList();
+            if (info.AllowAaaa)
+                results.Add(answers.Any(a => !nat64.Contains(a))
+                    ? Pass(probeNode.NodeName, "AaaaMode", $"{options.AaaaProbeName} AAAA {string.Join(", ", answers)}: the real record is used")
+                    : Fail(probeNode.NodeName, "AaaaMode", $"{options.AaaaProbeName} AAAA gave '{dual.StandardOutput.Trim()}' (no real AAAA)", $"Set-Dns64 {cluster} -AllowAaaa re-renders bind9 without 'exclude'."));
+            else
+                results.Add(answers.Count > 0 && answers.All(a => nat64.Contains(a))
+                    ? Pass(probeNode.NodeName, "ForcedSynthesis", $"{options.AaaaProbeName} AAAA {string.Join(", ", answers)}: synthesized although a real AAAA exists")
+                    : Fail(probeNode.NodeName, "ForcedSynthesis", $"{options.AaaaProbeName} AAAA gave '{dual.StandardOutput.Trim()}'", $"Set-Dns64 {cluster} -AllowAaaa:$false restores forced synthesis."));
+        }
+
+        // 6. Node to node over the management network (each node pings the next).
+        var running = nodes.Where(n => n.State == "running").ToList();
+        if (running.Count > 1)
+        {
+            var pings = await Task.WhenAll(running.Select(async (node, i) =>
+            {
+                var next = running[(i + 1) % running.Count];
+                var ping = await Exec(node, "ping", "-6", "-c", "1", "-W", "2", next.Address).ConfigureAwait(false);
+                return ping.Succeeded
+                    ? Pass(node.NodeName, "NodeToNode", $"ping {next.NodeName} ({next.Address})")
+                    : Fail(node.NodeName, "NodeToNode", $"no answer from {next.NodeName} ({next.Address})", "Check ip6tables FORWARD on the host (dockerd's DROP policy) and the node's state.");
+            })).ConfigureAwait(false);
+            results.AddRange(pings);
+        }
+
+        // 7. Every planned route present.
+        var routes = await _lab.GetRoutesAsync(cluster, null).ConfigureAwait(false);
+        foreach (var group in routes.GroupBy(r => r.NodeName))
+        {
+            var missing = group.Where(r => !r.Present).ToList();
+            results.Add(missing.Count == 0
+                ? Pass(group.Key, "Routes", $"{group.Count()} planned route(s) present")
+                : Fail(group.Key, "Routes", $"missing: {string.Join(", ", missing.Select(m => $"{m.Destination} via {m.Gateway}"))}",
+                    $"Sync-DindRoute -ClusterName {cluster} -NodeName {group.Key}"));
+        }
+        return results;
+    }
+
+    private Task<ExecResult> Exec(DindNode node, params string[] argv) => Docker.ExecAsync(node.ContainerId, argv, null, null, Ct);
+
+    private static IEnumerable<IPAddress> Addresses(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => IPAddress.TryParse(l, out var a) ? a : null)
+            .Where(a => a is not null)!;
+
+    private static CheckResult Pass(string target, string check, string detail) =>
+        new() { Target = target, Check = check, Status = CheckStatus.Pass, Detail = detail };
+
+    private static CheckResult Fail(string target, string check, string detail, string remedy) =>
+        new() { Target = target, Check = check, Status = CheckStatus.Fail, Detail = detail, Remedy = remedy };
+}

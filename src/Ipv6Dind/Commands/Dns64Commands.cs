@@ -1,0 +1,94 @@
+using System.Management.Automation;
+
+namespace Ipv6Dind.Commands;
+
+/// <summary>A lab's DNS64 settings: address, NAT64 prefix, AAAA mode, upstream resolvers.</summary>
+[Cmdlet(VerbsCommon.Get, "Dns64")]
+[OutputType(typeof(Dns64Settings))]
+public sealed class GetDns64Command : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    protected override void ProcessRecord() => RunLab(async lab => Emit(await lab.GetDns64Async(ClusterName).ConfigureAwait(false)));
+}
+
+/// <summary>
+/// Switches AAAA mode (-AllowAaaa: real AAAA answers are used and the host gets the ip6tables rules for direct IPv6
+/// egress; -AllowAaaa:$false: forced synthesis, and exactly those rules are removed) and changes the upstream resolvers.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "Dns64", SupportsShouldProcess = true)]
+[OutputType(typeof(Dns64Settings))]
+public sealed class SetDns64Command : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter AllowAaaa { get; set; }
+
+    [Parameter]
+    public string[]? Upstream { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        bool? aaaa = MyInvocation.BoundParameters.ContainsKey(nameof(AllowAaaa)) ? AllowAaaa.IsPresent : null;
+        if (aaaa is null && Upstream is null)
+        {
+            WriteWarning("Nothing to change: give -AllowAaaa (or -AllowAaaa:$false) and/or -Upstream.");
+            return;
+        }
+        var what = string.Join("; ", new[]
+        {
+            aaaa is null ? null : aaaa.Value ? "use real AAAA records and add the host's AAAA-mode rules" : "force synthesis and remove the host's AAAA-mode rules",
+            Upstream is null ? null : $"forward to {string.Join(", ", Upstream)}",
+        }.Where(x => x is not null));
+        if (!ShouldProcess(ClusterName, what)) return;
+        var upstream = Upstream;
+        if (upstream is not null)
+            foreach (var problem in Core.Addressing.SpecValidator.Validate(new DindClusterSpec { ClusterName = "x", Nodes = 1, Subnet = "fd00:77::/48", ManagementPrefix = "fd00:77:0:10::/64", PodPrefix = "fd00:77:0:40::/64", ServicePrefix = "fd00:77:0:30::/112", Nat64Prefix = "fd00:77:0:64::/96", Nat64Pool = "198.18.0.128/25", KubernetesVersion = "v1.33.0", Dns64Upstream = upstream })
+                         .Where(p => p.ParameterName == "Dns64Upstream"))
+                ThrowDindError(new DindException(problem.ErrorId, problem.Category, problem.Message.Replace("Dns64Upstream:", "Upstream:"), problem.Target, "Upstream", problem.RecommendedAction));
+        RunLab(async lab => Emit(await lab.SetDns64Async(ClusterName, aaaa, upstream).ConfigureAwait(false)));
+    }
+}
+
+/// <summary>Moves a lab to another NAT64 prefix: tayga and bind9 are re-rendered and every node re-routed.</summary>
+[Cmdlet(VerbsCommon.Set, "Nat64Prefix", SupportsShouldProcess = true)]
+[OutputType(typeof(DindCluster))]
+public sealed class SetNat64PrefixCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [Alias("Nat64Prefix")]
+    public string Prefix { get; set; } = "";
+
+    protected override void ProcessRecord()
+    {
+        var parsed = Invoke(() => Core.Addressing.Nat64Conversion.ParseNat64Prefix(Prefix));
+        if (!ShouldProcess(ClusterName, $"Move NAT64 and DNS64 synthesis to {parsed} and re-route every node")) return;
+        RunLab(async lab => Emit(await lab.SetNat64PrefixAsync(ClusterName, parsed.ToString()).ConfigureAwait(false)));
+    }
+}
+
+/// <summary>tayga's dynamic map of a lab: which IPv6 source is translated to which IPv4 pool address.</summary>
+[Cmdlet(VerbsCommon.Get, "Nat64Mapping")]
+[OutputType(typeof(Nat64Mapping))]
+public sealed class GetNat64MappingCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    protected override void ProcessRecord() =>
+        RunLab(async lab =>
+        {
+            foreach (var mapping in await lab.GetNat64MappingsAsync(ClusterName).ConfigureAwait(false))
+                Emit(mapping);
+        });
+}

@@ -1,0 +1,37 @@
+using System.Management.Automation;
+
+namespace Ipv6Dind.Commands;
+
+/// <summary>Runs a program in a node (an argument list, never a shell string) and returns its exit code and output.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "DindCommand", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(DindCommandResult))]
+public sealed class InvokeDindCommandCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    public string NodeName { get; set; } = "";
+
+    /// <summary>The program and its arguments, e.g. 'ip','-6','route'.</summary>
+    [Parameter(Mandatory = true, Position = 2, ValueFromRemainingArguments = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Command { get; set; } = Array.Empty<string>();
+
+    /// <summary>Text fed to the program's standard input.</summary>
+    [Parameter]
+    public string? InputText { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess($"{ClusterName}/{NodeName}", $"Run {string.Join(' ', Command)}")) return;
+        DindCommandResult? result = null;
+        RunLab(async lab => result = await lab.InvokeAsync(ClusterName, NodeName, Command, InputText).ConfigureAwait(false));
+        if (result is null) return;
+        WriteObject(result);
+        // Like a native command's failure: the result still comes out, and the error makes $? false and cron see it.
+        if (result.ExitCode != 0)
+            WriteDindError(new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidResult,
+                $"'{Command[0]}' exited with {result.ExitCode} in {NodeName}: {result.Error.Trim()}", result));
+    }
+}

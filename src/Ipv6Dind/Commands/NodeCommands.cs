@@ -1,0 +1,71 @@
+using System.Management.Automation;
+using Ipv6Dind.Core.Lab;
+
+namespace Ipv6Dind.Commands;
+
+/// <summary>Adds nodes to a lab (after the highest index) and re-routes every node.</summary>
+[Cmdlet(VerbsCommon.Add, "DindNode", SupportsShouldProcess = true)]
+[OutputType(typeof(DindNode))]
+public sealed class AddDindNodeCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter(Position = 1)]
+    [ValidateRange(1, 1021)]
+    public int Count { get; set; } = 1;
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(ClusterName, $"Add {Count} node(s)")) return;
+        RunLab(async lab =>
+        {
+            foreach (var node in await lab.AddNodesAsync(ClusterName, Count, new LabOptions()).ConfigureAwait(false))
+                Emit(node);
+        });
+    }
+}
+
+/// <summary>Removes a node and the other nodes' routes to its pod prefix.</summary>
+[Cmdlet(VerbsCommon.Remove, "DindNode", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(void))]
+public sealed class RemoveDindNodeCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    public string NodeName { get; set; } = "";
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess($"{ClusterName}/{NodeName}", "Remove the node")) return;
+        RunLab(lab => lab.RemoveNodeAsync(ClusterName, NodeName));
+    }
+}
+
+/// <summary>Writes every container's log, rendered configs, routes and addresses of a lab into a folder (kind's export logs).</summary>
+[Cmdlet(VerbsData.Export, "DindLog", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportDindLogCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    /// <summary>The folder to write into (created); default ./&lt;cluster&gt;-logs-&lt;UTC time&gt;.</summary>
+    [Parameter(Position = 1)]
+    public string? Path { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? $"{ClusterName}-logs-{DateTime.UtcNow:yyyyMMddTHHmmssZ}");
+        if (!ShouldProcess(target, $"Export the logs and configs of '{ClusterName}'")) return;
+        RunLab(async lab =>
+        {
+            foreach (var file in await lab.ExportLogsAsync(ClusterName, target).ConfigureAwait(false))
+                Emit(new FileInfo(file));
+        });
+    }
+}

@@ -1,0 +1,46 @@
+using System.Management.Automation;
+
+namespace Ipv6Dind.Commands;
+
+/// <summary>Starts a stopped lab and re-applies what a restart loses (routes, resolvers, NAT64 device routes, host rules).</summary>
+[Cmdlet(VerbsLifecycle.Start, "DindCluster", SupportsShouldProcess = true)]
+[OutputType(typeof(DindCluster))]
+public sealed class StartDindClusterCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(ClusterName, "Start the lab's containers and re-apply their routes")) return;
+        RunLab(async lab =>
+        {
+            await lab.StartAsync(ClusterName).ConfigureAwait(false);
+            Emit((await lab.GetClustersAsync(ClusterName).ConfigureAwait(false)).Single());
+        });
+    }
+}
+
+/// <summary>Stops a lab's containers (nodes first); they keep their state for Start-DindCluster.</summary>
+[Cmdlet(VerbsLifecycle.Stop, "DindCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DindCluster))]
+public sealed class StopDindClusterCommand : LabCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(ClusterName, "Stop the lab's containers")) return;
+        RunLab(async lab =>
+        {
+            await lab.StopAsync(ClusterName).ConfigureAwait(false);
+            if (PassThru) Emit((await lab.GetClustersAsync(ClusterName).ConfigureAwait(false)).Single());
+        });
+    }
+}

@@ -1,0 +1,196 @@
+using Ipv6Dind.Core.Lab;
+
+namespace Ipv6Dind.IntegrationTests.Lab;
+
+/// <summary>
+/// The network lab against the real daemon, bind9, tayga and the simulated outside world: bring-up, every check,
+/// routes, AAAA mode both ways, two clusters side by side, a failure injected after each step, and removal that
+/// leaves nothing behind.
+/// </summary>
+[Collection("lab")]
+public sealed class LabEndToEndTests
+{
+    private readonly LabFixture _f;
+    public LabEndToEndTests(LabFixture fixture) => _f = fixture;
+
+    private string New(string name, int nodes, string extra = "") =>
+        $"New-DindCluster {name} -Nodes {nodes} -NetworkOnly -Dns64Upstream {_f.Upstream} {extra}";
+
+    private const string Probes = "-ProbeName www.example.test -ProbeUrl http://www.example.test/ -AaaaProbeName dual.example.test";
+
+    private void AssertAllChecksPass(string cluster, int nodes)
+    {
+        var r = _f.Ps.Run($"Test-DindCluster {cluster} {Probes}");
+        r.AssertSuccess();
+        var checks = r.All<CheckResult>().ToList();
+        var failed = checks.Where(c => c.Status == CheckStatus.Fail).Select(c => $"{c.Target} {c.Check}: {c.Detail}").ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed));
+        foreach (var check in new[] { "Dns64Synthesis", "Nat64Reachability", "ForcedSynthesis", "Routes", "Ipv6Only" })
+            Assert.Contains(checks, c => c.Check == check || (check == "ForcedSynthesis" && c.Check == "AaaaMode"));
+        if (nodes > 1) Assert.Equal(nodes, checks.Count(c => c.Check == "NodeToNode"));
+    }
+
+    [Fact]
+    public async Task OneNodeLabResolvesAndReachesTheIpv4WorldThenLeavesNothing()
+    {
+        const string name = "it-one";
+        var r = _f.Ps.Run(New(name, 1));
+        r.AssertSuccess();
+        var cluster = r.Single<DindCluster>();
+        Assert.Equal(("Running", 1), (cluster.State, cluster.Nodes));
+        AssertAllChecksPass(name, 1);
+
+        // The demo's proof: the node fetches an IPv4-only page by name, through DNS64 and NAT64.
+        var curl = _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-1 curl -sS --max-time 5 http://www.example.test/");
+        curl.AssertSuccess();
+        Assert.Contains(OutsideWorld.Marker, curl.Single<DindCommandResult>().Output);
+
+        _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false").AssertSuccess();
+        Assert.Empty(await _f.LeftoversAsync(name));
+        _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false").AssertSuccess(); // again: not an error
+    }
+
+    [Fact]
+    public async Task ThreeNodeLabRoutesEveryPodPrefixAndSyncRepairsAMissingRoute()
+    {
+        const string name = "it-three";
+        try
+        {
+            _f.Ps.Run(New(name, 3)).AssertSuccess();
+            AssertAllChecksPass(name, 3);
+
+            var routes = _f.Ps.Run($"Get-DindCluster {name} | Get-DindNode | Get-DindRoute");
+            routes.AssertSuccess();
+            var all = routes.All<DindRoute>().ToList();
+            Assert.Equal(3 * 3, all.Count); // per node: two other pod prefixes + NAT64
+            Assert.All(all, x => Assert.True(x.Present, x.ToString()));
+
+            var victim = all.First(x => x.NodeName == $"{name}-node-2" && x.Kind == "Pod");
+            _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-2 ip -6 route del {victim.Destination}").AssertSuccess();
+            var missing = _f.Ps.Run($"Get-DindRoute {name} | Where-Object {{ -not $_.Present }}");
+            Assert.Equal(victim.Destination, missing.Single<DindRoute>().Destination);
+
+            var sync = _f.Ps.Run($"Get-DindRoute {name} | Where-Object {{ -not $_.Present }} | Sync-DindRoute -PassThru");
+            sync.AssertSuccess();
+            Assert.All(sync.All<DindRoute>(), x => Assert.True(x.Present));
+            Assert.All(sync.All<DindRoute>(), x => Assert.Equal($"{name}-node-2", x.NodeName));
+        }
+        finally
+        {
+            _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false");
+        }
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
+    public async Task AaaaModeUsesRealAaaaAndItsHostRulesGoWithTheCluster()
+    {
+        const string name = "it-aaaa";
+        try
+        {
+            _f.Ps.Run(New(name, 1, "-AllowAaaa")).AssertSuccess();
+            var checks = _f.Ps.Run($"Test-DindCluster {name} {Probes}").All<CheckResult>().ToList();
+            Assert.Contains(checks, c => c.Check == "AaaaMode" && c.Status == CheckStatus.Pass);
+            Assert.DoesNotContain(checks, c => c.Status == CheckStatus.Fail);
+            Assert.Equal(3, (await new Core.Host.HostFirewall().ListAsync(name, default)).Count);
+
+            var direct = _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-1 curl -sS --max-time 5 http://dual.example.test/");
+            direct.AssertSuccess();
+            Assert.Contains(OutsideWorld.Marker, direct.Single<DindCommandResult>().Output);
+        }
+        finally
+        {
+            _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false");
+        }
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
+    public async Task TwoClustersSideBySideShareNothingAndRemovingOneLeavesTheOtherWorking()
+    {
+        try
+        {
+            _f.Ps.Run(New("it-a", 2)).AssertSuccess();
+            _f.Ps.Run(New("it-b", 2)).AssertSuccess();
+            var both = _f.Ps.Run("Get-DindCluster it-*").All<DindCluster>().ToList();
+            Assert.Equal(2, both.Count);
+            var a = Core.Addressing.AddressPlanner.Plan(both[0].Spec);
+            var b = Core.Addressing.AddressPlanner.Plan(both[1].Spec);
+            foreach (var (x, y) in new[] { (a.ManagementPrefix, b.ManagementPrefix), (a.PodPrefix, b.PodPrefix), (a.ServicePrefix, b.ServicePrefix), (a.Nat64Prefix, b.Nat64Prefix) })
+                Assert.False(Core.Addressing.Ipv6Prefix.Parse(x).Overlaps(Core.Addressing.Ipv6Prefix.Parse(y)), $"{x} overlaps {y}");
+
+            _f.Ps.Run("Remove-DindCluster it-a -Confirm:$false").AssertSuccess();
+            Assert.Empty(await _f.LeftoversAsync("it-a"));
+            AssertAllChecksPass("it-b", 2);
+        }
+        finally
+        {
+            _f.Ps.Run("Remove-DindCluster it-a, it-b -Confirm:$false");
+        }
+    }
+
+    public static TheoryData<string> Steps() => new(LabSteps.All);
+
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public async Task AFailureAfterAnyStepRemovesEverythingAlreadyCreated(string step)
+    {
+        var name = "it-fail-" + step.Replace("-", "");
+        if (name.Length > 32) name = name[..32];
+        var lab = _f.Lab();
+        lab.AfterStep = (s, _) => s == step ? throw new InvalidOperationException($"injected failure after {s}") : Task.CompletedTask;
+        var spec = new DindClusterSpec { ClusterName = name, Nodes = 2, Dns64Upstream = new[] { _f.Upstream }, AllowAaaa = true };
+        var ex = await Assert.ThrowsAsync<DindException>(() => lab.CreateAsync(spec, new LabOptions()));
+        Assert.Equal(ErrorIds.ClusterBringUpFailed, ex.ErrorId);
+        Assert.Contains($"'{step}'", ex.Message);
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
+    public async Task CancellingMidwayRemovesEverythingAlreadyCreated()
+    {
+        const string name = "it-cancel";
+        using var cts = new CancellationTokenSource();
+        var lab = _f.Lab(cts.Token);
+        lab.AfterStep = (s, _) => { if (s == LabSteps.Nat64) cts.Cancel(); return Task.CompletedTask; };
+        var spec = new DindClusterSpec { ClusterName = name, Nodes = 2, Dns64Upstream = new[] { _f.Upstream } };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lab.CreateAsync(spec, new LabOptions()));
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
+    public async Task BadInputIsRefusedBeforeAnythingIsCreated()
+    {
+        _f.Ps.Run(New("it-dup", 1)).AssertSuccess();
+        try
+        {
+            var dup = _f.Ps.Run(New("it-dup", 1));
+            Assert.StartsWith("ClusterExists,", dup.ErrorId);
+
+            var image = _f.Ps.Run(New("it-noimage", 1, "-NodeImage ipv6dind/missing:0"));
+            Assert.StartsWith("ImageNotFound,", image.ErrorId);
+            Assert.Empty(await _f.LeftoversAsync("it-noimage"));
+
+            var bad = _f.Ps.Run(New("it-badnat", 1, "-Nat64Prefix fd00:77:64::/80"));
+            Assert.StartsWith("InvalidNat64PrefixLength,", bad.ErrorId);
+            Assert.Empty(await _f.LeftoversAsync("it-badnat"));
+
+            // Overlap with an existing cluster's management network.
+            var existing = _f.Ps.Run("Get-DindCluster it-dup").Single<DindCluster>();
+            var overlap = _f.Ps.Run($"New-DindClusterSpec it-overlap -Nodes 1 -Dns64Upstream {_f.Upstream} -Subnet {existing.Spec.Subnet} | New-DindCluster -NetworkOnly");
+            Assert.StartsWith("SubnetOverlapsCluster,", overlap.ErrorId);
+            Assert.Empty(await _f.LeftoversAsync("it-overlap"));
+        }
+        finally
+        {
+            _f.Ps.Run("Remove-DindCluster it-dup -Confirm:$false");
+        }
+    }
+
+    [Fact]
+    public void DockerUnreachableIsAClearErrorAndCreatesNothing()
+    {
+        var r = _f.Ps.Run($"$env:DOCKER_HOST = 'unix:///run/ipv6dind-no-such.sock'; try {{ {New("it-nodocker", 1)} }} finally {{ $env:DOCKER_HOST = $null }}");
+        Assert.StartsWith("DockerUnreachable,", r.ErrorId);
+    }
+}
