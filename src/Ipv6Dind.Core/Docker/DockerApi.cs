@@ -66,7 +66,12 @@ public sealed class DockerApi : IDockerApi
         using var timeout = new CancellationTokenSource(_options.CallTimeout);
         DockerClient probe;
         lock (_gate) probe = _probe ??= _configuration.CreateClient(null); // unversioned: the daemon answers in its own
-        var version = await probe.System.GetVersionAsync(timeout.Token).ConfigureAwait(false);
+        VersionResponse version;
+        try { version = await probe.System.GetVersionAsync(timeout.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw DockerErrors.Timeout(Endpoint, "version negotiation", _options.CallTimeout);
+        }
         var daemonApi = Version.TryParse(version.APIVersion, out var v) ? v : new Version(1, 41);
         var minApi = Version.TryParse(version.MinAPIVersion, out var m) ? m : new Version(1, 12);
         var use = daemonApi < _options.MaxApiVersion ? daemonApi : _options.MaxApiVersion;

@@ -4,7 +4,7 @@ using Docker.DotNet;
 
 namespace Ipv6Dind.Core.Docker;
 
-/// <summary>Small stream helpers of the driver: demultiplexing, single-file tars, synchronous progress.</summary>
+/// <summary>Small stream helpers of the driver: demultiplexing and single-file tars.</summary>
 internal static class DockerStreams
 {
     /// <summary>
@@ -78,17 +78,6 @@ internal static class DockerStreams
                     $"{path} in the container is a {entry.EntryType}, not a regular file.", target: path);
         }
     }
-}
-
-/// <summary>
-/// IProgress that runs its handler on the reporting thread, in order. Progress&lt;T&gt; posts to the thread pool,
-/// so an error message reported last could be seen after the call has already returned.
-/// </summary>
-internal sealed class SyncProgress<T> : IProgress<T>
-{
-    private readonly Action<T> _handler;
-    public SyncProgress(Action<T> handler) => _handler = handler;
-    public void Report(T value) => _handler(value);
 }
 
 /// <summary>The last lines of a long output, for error messages that show what happened just before.</summary>

@@ -393,6 +393,37 @@ public sealed class DockerApiTests
     }
 
     [Fact]
+    public async Task A_daemon_that_accepts_but_never_answers_times_out_instead_of_hanging()
+    {
+        // Loopback listener that takes the connection and the request, then says nothing.
+        var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<TcpClient>();
+        var accepting = Task.Run(async () =>
+        {
+            try { while (true) { var c = await silent.AcceptTcpClientAsync(); lock (held) held.Add(c); } }
+            catch (Exception) { }
+        });
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            using var api = DockerApi.Connect($"tcp://127.0.0.1:{port}", _ => null, DockerApiOptions.Default with { CallTimeout = TimeSpan.FromSeconds(1) });
+            var sw = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<DindException>(() => api.InspectContainerAsync("x", default));
+            Assert.Equal(ErrorIds.DockerUnreachable, e.ErrorId);
+            Assert.Equal(DindErrorCategory.OperationTimeout, e.Category);
+            Assert.Contains($"tcp://127.0.0.1:{port}", e.Message);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
+        }
+        finally
+        {
+            silent.Stop();
+            await accepting;
+            lock (held) foreach (var c in held) c.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Counting_and_fault_injecting_decorators()
     {
         var counting = new CountingDockerApi(Api);
