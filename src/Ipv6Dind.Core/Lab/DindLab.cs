@@ -304,7 +304,7 @@ public sealed partial class DindLab
     public async Task<PlanEnvironment> GatherEnvironmentAsync(string? excludeCluster)
     {
         var host = HostNetworkFacts.Read();
-        var reserved = new List<ReservedRange>(host.Reserved);
+        var reserved = new List<ReservedRange>();
         foreach (var network in await _docker.ListNetworksAsync(null, Ct).ConfigureAwait(false))
         {
             network.Labels.TryGetValue(LabLabels.Cluster, out var owner);
@@ -321,7 +321,12 @@ public sealed partial class DindLab
                 if (!string.IsNullOrEmpty(range))
                     reserved.Add(new ReservedRange(range, ReservationKind.Cluster, $"cluster '{cluster.ClusterName}'"));
         }
-        // Routes through Docker's own bridges are Docker networks, already named above; host facts may list them too.
+        // The host's routes include one per Docker bridge: those are named above by what they really are, and
+        // this cluster's own (a re-plan of an existing cluster) must not count against it.
+        var known = reserved.Select(r => r.Prefix).ToHashSet(StringComparer.Ordinal);
+        var excluded = excludeCluster is null ? new HashSet<string>() :
+            (await _docker.ListNetworksAsync(LabLabels.ClusterFilter(excludeCluster), Ct).ConfigureAwait(false)).SelectMany(n => n.Subnets).ToHashSet(StringComparer.Ordinal);
+        reserved.AddRange(host.Reserved.Where(r => !known.Contains(r.Prefix) && !excluded.Contains(r.Prefix)));
         return new PlanEnvironment { Reserved = reserved, HostResolvers = host.HostResolvers };
     }
 
