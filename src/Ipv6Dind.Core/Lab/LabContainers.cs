@@ -70,7 +70,14 @@ public static class LabContainers
             // systempaths=unconfined: a writable /proc/sys for per-namespace sysctls (accept_dad of pod probes).
             SecurityOpt = new[] { "apparmor=unconfined" },
             UnmaskSystemPaths = true,
-            Sysctls = new Dictionary<string, string>(Ipv6On) { ["net.ipv6.conf.all.forwarding"] = "1" },
+            Sysctls = new Dictionary<string, string>(Ipv6On)
+            {
+                ["net.ipv6.conf.all.forwarding"] = "1",
+                // Pod bridges (cni0) and veths are created later and inherit "default": without DAD their addresses
+                // are usable at once instead of ~2 s later (nodad for the bridge address, as LAB-NOTES found).
+                ["net.ipv6.conf.default.accept_dad"] = "0",
+                ["net.ipv6.conf.all.accept_dad"] = "0",
+            },
             RestartPolicy = "unless-stopped",
         };
     }

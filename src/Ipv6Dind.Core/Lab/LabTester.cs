@@ -126,7 +126,11 @@ public sealed class LabTester
             results.AddRange(pings);
         }
 
-        // 7. Every planned route present.
+        // 7. Pod to pod across nodes: a probe namespace per node, wired by the real CNI plugin with the rendered config.
+        if (running.Count > 1)
+            results.AddRange(await PodToPodAsync(info, plan, running).ConfigureAwait(false));
+
+        // 8. Every planned route present.
         var routes = await _lab.GetRoutesAsync(cluster, null).ConfigureAwait(false);
         foreach (var group in routes.GroupBy(r => r.NodeName))
         {
@@ -135,6 +139,47 @@ public sealed class LabTester
                 ? Pass(group.Key, "Routes", $"{group.Count()} planned route(s) present")
                 : Fail(group.Key, "Routes", $"missing: {string.Join(", ", missing.Select(m => $"{m.Destination} via {m.Gateway}"))}",
                     $"Sync-DindRoute -ClusterName {cluster} -NodeName {group.Key}"));
+        }
+        return results;
+    }
+
+    private async Task<IReadOnlyList<CheckResult>> PodToPodAsync(DindCluster info, AddressPlan plan, IReadOnlyList<DindNode> running)
+    {
+        var plugin = info.Spec.Cni is "ptp" ? "ptp" : "bridge";
+        var probes = running
+            .Select(n => (Node: n, Planned: plan.NodeAddresses.FirstOrDefault(p => p.Index == n.Index)))
+            .Where(x => x.Planned is not null)
+            .Select(x => new PodProbe(Docker, x.Node.ContainerId, plan, x.Planned!, plugin))
+            .ToList();
+        var results = new List<CheckResult>();
+        try
+        {
+            var added = await Task.WhenAll(probes.Select(p => p.AddAsync(Ct))).ConfigureAwait(false);
+            for (var i = 0; i < probes.Count; i++)
+                if (added[i] is { } problem)
+                    results.Add(Fail(probes[i].NodeName, "PodToPod", problem, "Export-DindLog shows the node's CNI configuration and routes."));
+            var ready = probes.Where(p => p.Address is not null).ToList();
+            var pings = await Task.WhenAll(ready.Select(async (probe, i) =>
+            {
+                var next = ready[(i + 1) % ready.Count];
+                if (ReferenceEquals(next, probe)) return null;
+                var ping = await probe.PingAsync(next.Address!, Ct).ConfigureAwait(false);
+                return ping.Succeeded
+                    ? Pass(probe.NodeName, "PodToPod", $"pod {probe.Address} → pod {next.Address} on {next.NodeName} ({plugin})")
+                    : Fail(probe.NodeName, "PodToPod", $"pod {probe.Address} got no answer from pod {next.Address} on {next.NodeName}",
+                        $"Get-DindRoute -ClusterName {info.ClusterName} shows whether both nodes route the other's pod prefix.");
+            })).ConfigureAwait(false);
+            results.AddRange(pings.Where(p => p is not null)!);
+        }
+        finally
+        {
+            // Probes never outlive the check, even when it is interrupted.
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Task.WhenAll(probes.Select(async p =>
+            {
+                try { await p.RemoveAsync(cleanup.Token).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is DindException or OperationCanceledException) { _lab.Log.Warning($"Removing the pod probe in {p.NodeName} failed: {ex.Message}"); }
+            })).ConfigureAwait(false);
         }
         return results;
     }

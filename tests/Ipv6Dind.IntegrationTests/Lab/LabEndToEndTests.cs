@@ -27,7 +27,11 @@ public sealed class LabEndToEndTests
         Assert.True(failed.Count == 0, string.Join("\n", failed));
         foreach (var check in new[] { "Dns64Synthesis", "Nat64Reachability", "ForcedSynthesis", "Routes", "Ipv6Only" })
             Assert.Contains(checks, c => c.Check == check || (check == "ForcedSynthesis" && c.Check == "AaaaMode"));
-        if (nodes > 1) Assert.Equal(nodes, checks.Count(c => c.Check == "NodeToNode"));
+        if (nodes > 1)
+        {
+            Assert.Equal(nodes, checks.Count(c => c.Check == "NodeToNode"));
+            Assert.Equal(nodes, checks.Count(c => c.Check == "PodToPod" && c.Status == CheckStatus.Pass));
+        }
     }
 
     [Fact]

@@ -1,0 +1,105 @@
+using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Host;
+using Ipv6Dind.Core.Lab;
+
+namespace Ipv6Dind.Core.Tests.Lab;
+
+/// <summary>The pure parts of the lab: route batches, stale-route detection, probe configs, host rule parsing.</summary>
+public class LabPlanningTests
+{
+    private static AddressPlan Plan(int nodes = 3) => AddressPlanner.Plan(new DindClusterSpec
+    {
+        ClusterName = "lab", Nodes = nodes, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" },
+    });
+
+    [Fact]
+    public void OneBatchPerNodeDropsIpv4AndRoutesEveryOtherPodPrefixAndNat64()
+    {
+        var plan = Plan();
+        var batch = LabContainers.RouteBatch(plan, plan.NodeAddresses[1]);
+        Assert.Equal(
+            "address flush dev eth0 to 0.0.0.0/0\n" +
+            "route replace fd00:77:0:40:1::/80 via fd00:77:0:10::1001 dev eth0\n" +
+            "route replace fd00:77:0:40:3::/80 via fd00:77:0:10::1003 dev eth0\n" +
+            "route replace fd00:77:0:64::/96 via fd00:77:0:10::200 dev eth0\n", batch);
+    }
+
+    [Fact]
+    public void RoutePlanningIsLinearPerNode()
+    {
+        var plan = Plan(500);
+        Assert.Equal(500, LabContainers.PlannedRoutes(plan, plan.NodeAddresses[0]).Count()); // 499 pods + NAT64
+    }
+
+    [Fact]
+    public void StaleRoutesAreOursOnlyAndNeverTheDefault()
+    {
+        var plan = Plan(2);
+        var table = string.Join('\n',
+            "fd00:77:0:10::/64 dev eth0 proto kernel metric 256 pref medium",
+            "fd00:77:0:40:2::/80 via fd00:77:0:10::1002 dev eth0 metric 1024 pref medium",
+            "fd00:77:0:40:3::/80 via fd00:77:0:10::1003 dev eth0 metric 1024 pref medium",   // a removed node
+            "fd00:77:0:65::/96 via fd00:77:0:10::200 dev eth0 metric 1024 pref medium",      // an old NAT64 prefix
+            "fd00:77:0:64::/96 via fd00:77:0:10::200 dev eth0 metric 1024 pref medium",
+            "2001:db8:99::/48 via fe80::1 dev eth0 metric 1024 pref medium",                  // not ours
+            "default via fd00:77:0:10::1 dev eth0 metric 1024 pref medium");
+        Assert.Equal(new[] { "fd00:77:0:40:3::/80", "fd00:77:0:65::/96" }, LabContainers.StaleRoutes(plan, plan.NodeAddresses[0], table).OrderBy(x => x));
+        var batch = LabContainers.RouteBatch(plan, plan.NodeAddresses[0], new[] { "fd00:77:0:65::/96" });
+        Assert.Contains("route del fd00:77:0:65::/96\n", batch);
+    }
+
+    [Fact]
+    public void ProbePluginConfigIsTheListsFirstPluginWithNameAndVersion()
+    {
+        var plan = Plan(2);
+        var conflist = Ipv6Dind.Core.Rendering.CniRenderer.Render(Ipv6Dind.Core.Rendering.CniOptions.From(plan, plan.NodeAddresses[0], "bridge")).Content;
+        using var doc = System.Text.Json.JsonDocument.Parse(PodProbe.PluginConfig(conflist));
+        Assert.Equal("bridge", doc.RootElement.GetProperty("type").GetString());
+        Assert.Equal("ipv6dind", doc.RootElement.GetProperty("name").GetString());
+        Assert.Equal("1.0.0", doc.RootElement.GetProperty("cniVersion").GetString());
+        Assert.Equal("fd00:77:0:40:1::/80", doc.RootElement.GetProperty("ipam").GetProperty("ranges")[0][0].GetProperty("subnet").GetString());
+    }
+
+    [Fact]
+    public void HostRulesParseFromIp6tablesSaveWithExactComments()
+    {
+        var save = string.Join('\n',
+            "*nat",
+            ":POSTROUTING ACCEPT [0:0]",
+            "-A POSTROUTING -s fd00:77:0:10::/64 ! -d fd00:77:0:10::/64 -m comment --comment ipv6dind:lab -j MASQUERADE",
+            "-A POSTROUTING -s fd00:78:0:10::/64 -m comment --comment ipv6dind:lab2 -j MASQUERADE",
+            "COMMIT",
+            "*filter",
+            "-A FORWARD -d fd00:77:0:10::/64 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"ipv6dind:lab\" -j ACCEPT",
+            "-A FORWARD -o eth0 -m comment --comment \"someone else's rule\" -j DROP",
+            "COMMIT");
+        var rules = HostFirewall.Parse(save).ToList();
+        Assert.Equal(4, rules.Count);
+        var lab = rules.Where(r => r.Comment == "ipv6dind:lab").ToList();
+        Assert.Equal(2, lab.Count);
+        Assert.Equal(("nat", "POSTROUTING"), (lab[0].Table, lab[0].Chain));
+        Assert.Equal(("filter", "FORWARD"), (lab[1].Table, lab[1].Chain));
+        Assert.Contains("someone else's rule", rules.Select(r => r.Comment));
+        Assert.Equal(3, HostFirewall.AaaaModeRules("lab", "fd00:77:0:10::/64").Count);
+        Assert.All(HostFirewall.AaaaModeRules("lab", "fd00:77:0:10::/64"), r => Assert.Equal("ipv6dind:lab", r.Comment));
+    }
+
+    [Fact]
+    public void NatMapParses()
+    {
+        var map = DindLab.ParseDynamicMap("lab", "198.18.5.130 fd00:77:0:10::1001 1763900000\n# comment\ngarbage\n198.18.5.131 FD00:77:0:10::1002 1763900100\n");
+        Assert.Equal(2, map.Count);
+        Assert.Equal(("198.18.5.130", "fd00:77:0:10::1001"), (map[0].IPv4Address, map[0].IPv6Address));
+        Assert.Equal("fd00:77:0:10::1002", map[1].IPv6Address);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1763900000), map[0].LastUse);
+    }
+
+    [Fact]
+    public void EffectivePlanFollowsTheNodesThatExist()
+    {
+        var spec = SpecDefaults.Complete(new DindClusterSpec { ClusterName = "lab", Nodes = 2, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" } });
+        var plan = DindLab.EffectivePlan(spec, new HashSet<int> { 1, 3, 4 });
+        Assert.Equal(new[] { 1, 3, 4 }, plan.NodeAddresses.Select(n => n.Index));
+        Assert.Equal("fd00:77:0:40:4::/80", plan.NodeAddresses[2].PodPrefix);
+    }
+}
