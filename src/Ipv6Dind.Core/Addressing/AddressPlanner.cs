@@ -86,7 +86,7 @@ public static class AddressPlanner
         DindAddressAssignment Row(string role, string name, string address = "", string prefix = "") =>
             new() { ClusterName = plan.ClusterName, Role = role, Name = name, Address = address, Prefix = prefix };
 
-        yield return Row("Management", $"{plan.ClusterName}-net", prefix: plan.ManagementPrefix);
+        yield return Row("Management", $"ipv6dind-{plan.ClusterName}", prefix: plan.ManagementPrefix);
         yield return Row("Gateway", "docker bridge", plan.ManagementGateway);
         yield return Row("Dns64", $"{plan.ClusterName}-dns64", plan.Dns64Address);
         yield return Row("Nat64", $"{plan.ClusterName}-nat64", plan.Nat64Address);

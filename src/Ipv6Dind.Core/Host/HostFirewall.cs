@@ -48,7 +48,7 @@ public sealed class HostFirewall
     /// <summary>The rules on the host that carry exactly this cluster's comment.</summary>
     public async Task<IReadOnlyList<HostRule>> ListAsync(string cluster, CancellationToken ct)
     {
-        var saved = await _run.RunAsync("ip6tables-save", Array.Empty<string>(), null, Timeout, ct).ConfigureAwait(false);
+        var saved = await _run.RunAsync(Tool("ip6tables-save"), Array.Empty<string>(), null, Timeout, ct).ConfigureAwait(false);
         if (!saved.Succeeded) throw Failure("ip6tables-save", saved);
         return Parse(saved.StandardOutput).Where(r => r.Comment == Lab.LabNames.HostRuleComment(cluster)).ToList();
     }
@@ -107,10 +107,14 @@ public sealed class HostFirewall
     private async Task<ExecResult> Ip6Tables(IEnumerable<string> args, CancellationToken ct, bool allowFailure = false)
     {
         var argv = new[] { "-w", "5" }.Concat(args).ToList();
-        var result = await _run.RunAsync("ip6tables", argv, null, Timeout, ct).ConfigureAwait(false);
+        var result = await _run.RunAsync(Tool("ip6tables"), argv, null, Timeout, ct).ConfigureAwait(false);
         if (!result.Succeeded && !allowFailure) throw Failure("ip6tables " + string.Join(' ', argv), result);
         return result;
     }
+
+    /// <summary>Full path in the sbin folders when there (a user's PATH often lacks /usr/sbin), else the bare name.</summary>
+    private static string Tool(string name) =>
+        new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" }.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists) ?? name;
 
     private static DindException Failure(string command, ExecResult result) =>
         // Decided by privilege, not by parsing ip6tables' wording.

@@ -55,6 +55,9 @@ public sealed partial class DindLab
         Log.Verbose($"Plan: management {plan.ManagementPrefix}, DNS64 {plan.Dns64Address}, NAT64 {plan.Nat64Address} ({plan.Nat64Prefix}, pool {plan.Nat64Pool}), {plan.NodeAddresses.Count} node(s), upstream {string.Join(", ", plan.Dns64Upstream)}.");
 
         var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        // The spec of record names the resolvers actually used (the host's, when none was given), so that a later
+        // re-render of bind9 (Set-Dns64, Set-Nat64Prefix) forwards where this bring-up did.
+        spec.Dns64Upstream = plan.Dns64Upstream.ToArray();
         var specYaml = SpecYaml.Serialize(spec);
         var journal = new Journal(Log);
         var step = LabSteps.Preflight;
@@ -356,11 +359,11 @@ public sealed partial class DindLab
             try { spec = dns64 is not null && dns64.Labels.TryGetValue(LabLabels.Spec, out var yaml) ? SpecYaml.Deserialize(yaml, $"labels of {dns64.Name}") : new DindClusterSpec { ClusterName = cluster }; }
             catch (DindException) { spec = new DindClusterSpec { ClusterName = cluster }; }
             var plan = spec.ManagementPrefix.Length > 0 ? SafePlan(spec) : null;
-            var expected = 2 + spec.Nodes;
+            // Nodes may have been added or removed since the spec was recorded: state is about what exists.
             var running = mine.Count(c => c.Running);
-            var state = network is null || dns64 is null || nat64 is null ? "Degraded"
+            var state = network is null || dns64 is null || nat64 is null || nodes.Count == 0 ? "Degraded"
                 : running == 0 ? "Stopped"
-                : running == mine.Count && mine.Count >= expected ? "Running" : "Degraded";
+                : running == mine.Count ? "Running" : "Degraded";
             result.Add(new DindCluster
             {
                 ClusterName = cluster,
@@ -545,6 +548,11 @@ public sealed partial class DindLab
         catch (DindException ex) when (ex.Category is DindErrorCategory.NotInstalled)
         {
             Log.Verbose($"No host ip6tables to clean: {ex.Message}");
+        }
+        catch (DindException ex) when (ex.ErrorId == ErrorIds.HostPermissionDenied)
+        {
+            // Containers and network are gone; only root can see (and remove) AAAA-mode host rules.
+            Log.Warning($"The host's ip6tables rules of '{cluster}' could not be checked: {ex.Message} Run Remove-DindCluster {cluster} again as root if the lab used AAAA mode.");
         }
         _ctx.Progress.Report(new DindProgress("Remove-DindCluster", "done", 100, Completed: true));
         return removed;
