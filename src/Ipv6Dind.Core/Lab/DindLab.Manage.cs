@@ -154,11 +154,11 @@ public sealed partial class DindLab
         return ParseDynamicMap(cluster, map);
     }
 
-    /// <summary>tayga writes "ipv4 ipv6 last-use-unix-time" lines.</summary>
+    /// <summary>tayga writes "ipv4 ipv6 last-use-unix-time" lines, tab-separated (0.9.2); any whitespace is accepted.</summary>
     public static IReadOnlyList<Nat64Mapping> ParseDynamicMap(string cluster, string map) =>
         map.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => !l.StartsWith('#'))
-            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
             .Where(f => f.Length >= 2 && System.Net.IPAddress.TryParse(f[0], out _) && System.Net.IPAddress.TryParse(f[1], out _))
             .Select(f => new Nat64Mapping
             {

@@ -87,7 +87,7 @@ public class LabPlanningTests
     [Fact]
     public void NatMapParses()
     {
-        var map = DindLab.ParseDynamicMap("lab", "198.18.5.130 fd00:77:0:10::1001 1763900000\n# comment\ngarbage\n198.18.5.131 FD00:77:0:10::1002 1763900100\n");
+        var map = DindLab.ParseDynamicMap("lab", "198.18.5.130\tfd00:77:0:10::1001\t1763900000\n# comment\ngarbage\n198.18.5.131 FD00:77:0:10::1002 1763900100\n");
         Assert.Equal(2, map.Count);
         Assert.Equal(("198.18.5.130", "fd00:77:0:10::1001"), (map[0].IPv4Address, map[0].IPv6Address));
         Assert.Equal("fd00:77:0:10::1002", map[1].IPv6Address);
