@@ -68,9 +68,12 @@ internal static class DockerStreams
         switch (entry.EntryType)
         {
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                if (entry.DataStream is null) return ("", null);
-                using (var text = new StreamReader(entry.DataStream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, leaveOpen: true))
-                    return (await text.ReadToEndAsync(ct).ConfigureAwait(false), null);
+                if (entry.DataStream is null || entry.Length == 0) return ("", null);
+                // Exactly the entry's length: a StreamReader's final 0-byte read makes Docker.DotNet's chunked
+                // stream throw EndOfStreamException when it stops inside a chunk (seen with a 600-byte tayga.conf).
+                var bytes = new byte[entry.Length];
+                await entry.DataStream.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
+                return (new UTF8Encoding(false).GetString(bytes), null);
             case TarEntryType.SymbolicLink:
                 return (null, entry.LinkName);
             default:

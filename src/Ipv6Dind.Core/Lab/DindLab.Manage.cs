@@ -79,13 +79,30 @@ public sealed partial class DindLab
         var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
         var spec = info.Spec.Clone();
         if (allowAaaa is not null) spec.AllowAaaa = allowAaaa.Value;
-        if (upstream is not null) spec.Dns64Upstream = upstream.ToArray();
-        await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
-
+        if (upstream is not null)
+        {
+            spec.Dns64Upstream = upstream.ToArray();
+            // Judged against this cluster's own ranges (an upstream inside them would be the lab asking itself).
+            var problem = SpecValidator.Validate(spec).FirstOrDefault(p => p.ParameterName == "Dns64Upstream");
+            if (problem is not null)
+                throw new DindException(problem.ErrorId, problem.Category, "Upstream" + problem.Message["Dns64Upstream".Length..], problem.Target, "Upstream", problem.RecommendedAction);
+        }
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
-        if (spec.AllowAaaa && !info.AllowAaaa)
+
+        // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
+        var addedRules = spec.AllowAaaa && !info.AllowAaaa;
+        if (addedRules)
             await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-        else if (!spec.AllowAaaa && info.AllowAaaa)
+        try
+        {
+            await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
+        }
+        catch when (addedRules)
+        {
+            await _firewall.RemoveAsync(cluster, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        if (!spec.AllowAaaa && info.AllowAaaa)
             Log.Verbose($"Removed {await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
         return await GetDns64Async(cluster).ConfigureAwait(false);
     }
@@ -100,7 +117,11 @@ public sealed partial class DindLab
         var spec = info.Spec.Clone();
         spec.Nat64Prefix = prefix;
         var environment = await GatherEnvironmentAsync(excludeCluster: cluster).ConfigureAwait(false);
-        SpecValidator.EnsureValid(spec, environment);
+        // Only the new prefix is judged: the cluster's other ranges are in use by the cluster itself (the host's
+        // /128 routes of its own bridge, inside the management prefix, would otherwise count as overlaps).
+        var problem = SpecValidator.Validate(spec, environment).FirstOrDefault(p => p.ParameterName == "Nat64Prefix");
+        if (problem is not null)
+            throw new DindException(problem.ErrorId, problem.Category, "Prefix" + problem.Message["Nat64Prefix".Length..], prefix, "Prefix", problem.RecommendedAction);
         await ReplaceSupportContainersAsync(info, spec, replaceNat64: true).ConfigureAwait(false);
         await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
         return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
@@ -127,6 +148,9 @@ public sealed partial class DindLab
     private async Task RecreateSupportAsync(DindClusterSpec spec, AddressPlan plan, bool replaceNat64)
     {
         var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        // Rendered before anything is removed: a config that cannot be rendered leaves the running ones alone.
+        var bind9 = LabContainers.Bind9(plan).Content;
+        var tayga = replaceNat64 ? LabContainers.Tayga(plan).Content : "";
         var containers = await ContainersAsync(spec.ClusterName).ConfigureAwait(false);
         var journal = new Journal(Log); // the new containers are not undone: the caller restores the old ones instead
         if (replaceNat64)
@@ -134,13 +158,13 @@ public sealed partial class DindLab
             foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleNat64))
                 await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
             var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
-                (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
+                (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
             await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
         foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleDns64))
             await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
         var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, SpecYaml.Serialize(spec)), journal,
-            (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
+            (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
         await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
     }
 

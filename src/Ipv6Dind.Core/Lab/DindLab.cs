@@ -327,9 +327,12 @@ public sealed partial class DindLab
         // The host's routes include one per Docker bridge: those are named above by what they really are, and
         // this cluster's own (a re-plan of an existing cluster) must not count against it.
         var known = reserved.Select(r => r.Prefix).ToHashSet(StringComparer.Ordinal);
-        var excluded = excludeCluster is null ? new HashSet<string>() :
-            (await _docker.ListNetworksAsync(LabLabels.ClusterFilter(excludeCluster), Ct).ConfigureAwait(false)).SelectMany(n => n.Subnets).ToHashSet(StringComparer.Ordinal);
-        reserved.AddRange(host.Reserved.Where(r => !known.Contains(r.Prefix) && !excluded.Contains(r.Prefix)));
+        var excluded = excludeCluster is null ? new List<Ipv6Prefix>() :
+            (await _docker.ListNetworksAsync(LabLabels.ClusterFilter(excludeCluster), Ct).ConfigureAwait(false))
+                .SelectMany(n => n.Subnets).Select(p => Ipv6Prefix.TryParse(p, out _)).Where(p => p is not null).Select(p => p!).ToList();
+        // Host routes inside the excluded cluster's own network (its bridge, per-address /128s) are its own.
+        bool OwnedByExcluded(ReservedRange r) => Ipv6Prefix.TryParse(r.Prefix, out _) is { } p && excluded.Any(e => e.Contains(p));
+        reserved.AddRange(host.Reserved.Where(r => !known.Contains(r.Prefix) && !OwnedByExcluded(r)));
         return new PlanEnvironment { Reserved = reserved, HostResolvers = host.HostResolvers };
     }
 

@@ -47,10 +47,6 @@ public sealed class SetDns64Command : LabCmdlet
         }.Where(x => x is not null));
         if (!ShouldProcess(ClusterName, what)) return;
         var upstream = Upstream;
-        if (upstream is not null)
-            foreach (var problem in Core.Addressing.SpecValidator.Validate(new DindClusterSpec { ClusterName = "x", Nodes = 1, Subnet = "fd00:77::/48", ManagementPrefix = "fd00:77:0:10::/64", PodPrefix = "fd00:77:0:40::/64", ServicePrefix = "fd00:77:0:30::/112", Nat64Prefix = "fd00:77:0:64::/96", Nat64Pool = "198.18.0.128/25", KubernetesVersion = "v1.33.0", Dns64Upstream = upstream })
-                         .Where(p => p.ParameterName == "Dns64Upstream"))
-                ThrowDindError(new DindException(problem.ErrorId, problem.Category, problem.Message.Replace("Dns64Upstream:", "Upstream:"), problem.Target, "Upstream", problem.RecommendedAction));
         RunLab(async lab => Emit(await lab.SetDns64Async(ClusterName, aaaa, upstream).ConfigureAwait(false)));
     }
 }
