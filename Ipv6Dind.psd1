@@ -2,7 +2,7 @@
     # The module's root is the cmdlet assembly; its dependencies load in their own AssemblyLoadContext
     # (see src/Ipv6Dind/LoadContext.cs). Built layout: out/Ipv6Dind/ (build.ps1, or any dotnet build).
     RootModule           = 'bin/Ipv6Dind.dll'
-    ModuleVersion        = '0.2.0'
+    ModuleVersion        = '0.3.0'
     CompatiblePSEditions = @('Core')
     GUID                 = '5f0d6c1e-3b7a-4e55-9a61-2b8e7d0c64a9'
     Author               = 'Ipv6Dind contributors'
@@ -40,6 +40,14 @@
         'Add-DindNode'
         'Remove-DindNode'
         'Export-DindLog'
+        'Reset-DindCluster'
+        'Get-DindKubeconfig'
+        'Copy-DindImage'
+        'Test-DindHost'
+        'Get-ConntrackHashsize'
+        'Repair-ConntrackHashsize'
+        'Enable-DockerIpv6'
+        'Set-DockerIpv6Prefix'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -49,7 +57,7 @@
             Tags         = @('IPv6', 'Kubernetes', 'Docker', 'DNS64', 'NAT64', 'kubeadm', 'Lab', 'Linux', 'PSEdition_Core')
             LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
             ProjectUri   = 'https://example.invalid/ipv6dind'
-            ReleaseNotes = 'See CHANGELOG.md. 0.2.0: the IPv6-only network lab on Docker (DNS64/NAT64 containers, IPv6-only nodes and routes, AAAA mode, checks, removal without debris). 0.1.0: address planning and validation, spec files, config renderers.'
+            ReleaseNotes = 'See CHANGELOG.md. 0.3.0: Kubernetes on the lab (kubeadm init/join over IPv6 on kindest/node-compatible images, CoreDNS to DNS64, kubeconfig, rebuild, image loading), host tooling (host checks, conntrack hashsize, Docker IPv6 and DHCPv6-PD, host routes), hardening (faults, locks, hostile input, completion, nightly rebuild). 0.2.0: the IPv6-only network lab on Docker (DNS64/NAT64 containers, IPv6-only nodes and routes, AAAA mode, checks, removal without debris). 0.1.0: address planning and validation, spec files, config renderers.'
         }
     }
 }

@@ -224,10 +224,10 @@ public static class LabBench
     }
 
     /// <summary>
-    /// The floor: the lab's own network and container specs (LabContainers), all created and started at once. Bare:
+    /// The floor: the lab's own network and container specs (LabContainers), created and started 8 at a time. Bare:
     /// no execs, no waits, no listing. DNS64 and NAT64 do get their config file (one archive call each, in parallel
     /// with the rest): with the images' defaults named would prime from the public root servers through the uplink
-    /// and tayga would use 192.168.255.0/24, both outside the ranges a lab may use.
+    /// and tayga would use its built-in private IPv4 pool, both outside the ranges a lab may use.
     /// </summary>
     private static async Task<Sample> FloorUpAsync(CountingDockerApi docker, TimingDockerApi timing, string name, int n, CancellationToken ct)
     {
@@ -260,14 +260,19 @@ public static class LabBench
         docker.Reset();
         timing.Reset();
         var networkId = await docker.CreateNetworkAsync(network, ct).ConfigureAwait(false);
-        var ids = await Task.WhenAll(containers.Select(async c =>
-        {
-            var id = await docker.CreateContainerAsync(c.Spec, ct).ConfigureAwait(false);
-            foreach (var (path, content) in c.Files)
-                await docker.PutFileAsync(id, path, content, 420, ct).ConfigureAwait(false);
-            await docker.StartContainerAsync(id, ct).ConfigureAwait(false);
-            return id;
-        })).ConfigureAwait(false);
+        // In parallel, bounded like the lab's own node steps (LabOptions.Parallelism, 8): unbounded, 50 starts at once
+        // on 2 CPUs took dockerd past its 60 s call timeout, and a floor that fails measures nothing.
+        var ids = new string[containers.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, containers.Count), new ParallelOptions { MaxDegreeOfParallelism = new LabOptions().Parallelism, CancellationToken = ct },
+            async (i, _) =>
+            {
+                var c = containers[i];
+                var id = await docker.CreateContainerAsync(c.Spec, ct).ConfigureAwait(false);
+                foreach (var (path, content) in c.Files)
+                    await docker.PutFileAsync(id, path, content, 420, ct).ConfigureAwait(false);
+                await docker.StartContainerAsync(id, ct).ConfigureAwait(false);
+                ids[i] = id;
+            }).ConfigureAwait(false);
         var sample = Snapshot(docker, timing, timing.Now, Array.Empty<StepSpan>());
         var roles = ids.Select((id, i) => (id, containers[i].Spec.Labels.GetValueOrDefault(LabLabels.Role, "")));
         return sample with { Memory = ReadMemory(roles), Handle = new FloorHandle(name, networkId, ids) };

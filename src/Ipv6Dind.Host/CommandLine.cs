@@ -49,7 +49,7 @@ internal static class CommandLine
           -Help, -?             Show this text.
 
         Exit codes: 0 success; 1 an error was written or the script threw; N from 'exit N';
-                    2 bad command line or module not found; 130 interrupted by Ctrl-C.
+                    64 bad command line or module not found (as pwsh); 130 interrupted by Ctrl-C.
         """;
 
     public static HostOptions Parse(IReadOnlyList<string> args)

@@ -12,7 +12,8 @@ internal static class HostProgram
 {
     public const int ExitSuccess = 0;
     public const int ExitError = 1;
-    public const int ExitUsage = 2;
+    /// <summary>As pwsh: 64 (EX_USAGE), so a script's own `exit 2` stays distinguishable.</summary>
+    public const int ExitUsage = 64;
     public const int ExitInterrupted = 130;
 
     private const string ModuleFileName = "Ipv6Dind.psd1";

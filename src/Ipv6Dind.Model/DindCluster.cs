@@ -8,6 +8,8 @@ public sealed class DindCluster
     public string State { get; init; } = "";
     public int Nodes { get; init; }
     public bool NetworkOnly { get; init; }
+    /// <summary>Kubernetes version of the nodes ("v1.31.2"); empty for a network lab.</summary>
+    public string KubernetesVersion { get; init; } = "";
     public string ManagementPrefix { get; init; } = "";
     public string Dns64Address { get; init; } = "";
     public string Nat64Address { get; init; } = "";
@@ -34,13 +36,16 @@ public sealed class DindNode
     public override string ToString() => NodeName;
 }
 
-/// <summary>A route a node must have (Kind: Pod, Nat64, Service, Host), and whether it has it.</summary>
+/// <summary>A route a node must have (Kind: Pod, Nat64, Service, Host), and whether it has it; or one it has and must not (Kind: Stale).</summary>
 public sealed class DindRoute
 {
     public string ClusterName { get; init; } = "";
     public string NodeName { get; init; } = "";
     public string Destination { get; init; } = "";
     public string Gateway { get; init; } = "";
+    /// <summary>Kind of a route the lab made that its plan no longer has (Present; Sync-DindRoute deletes it).</summary>
+    public const string StaleKind = "Stale";
+
     public string Kind { get; init; } = "";
     public bool Present { get; init; }
     public override string ToString() => $"{NodeName}: {Destination} via {Gateway}";

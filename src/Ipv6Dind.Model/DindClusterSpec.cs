@@ -46,6 +46,12 @@ public sealed class DindClusterSpec
     /// <summary>Calico IPAM block size (116..128); only used when <see cref="Cni"/> is calico.</summary>
     public int CalicoBlockSize { get; set; } = 122;
 
+    /// <summary>
+    /// Path of Calico's manifest install (calico.yaml of a Calico release) that New-DindCluster -Cni calico makes
+    /// IPv6-only and applies; Reset-DindCluster reads it again. Empty unless the CNI is calico.
+    /// </summary>
+    public string CalicoManifest { get; set; } = "";
+
     /// <summary>Kubernetes version the configs are rendered for (v1beta3 below 1.31, v1beta4 from 1.31).</summary>
     public string KubernetesVersion { get; set; } = "";
 

@@ -38,18 +38,30 @@ public static class ErrorIds
 
     // DNS64
     public const string InvalidDns64Upstream = nameof(InvalidDns64Upstream);
+    public const string InvalidProbeName = nameof(InvalidProbeName);
+    public const string InvalidProbeUrl = nameof(InvalidProbeUrl);
     public const string Dns64UpstreamMissing = nameof(Dns64UpstreamMissing);
     public const string Dns64UpstreamInsideCluster = nameof(Dns64UpstreamInsideCluster);
 
     // Kubernetes / CNI
     public const string InvalidCni = nameof(InvalidCni);
     public const string InvalidCalicoBlockSize = nameof(InvalidCalicoBlockSize);
+    public const string CalicoManifestRequired = nameof(CalicoManifestRequired);
+    public const string InvalidCalicoManifest = nameof(InvalidCalicoManifest);
     public const string InvalidKubernetesVersion = nameof(InvalidKubernetesVersion);
     public const string UnsupportedKubernetesVersion = nameof(UnsupportedKubernetesVersion);
     public const string InvalidNodeImage = nameof(InvalidNodeImage);
+    public const string InvalidImageReference = nameof(InvalidImageReference);
     public const string InvalidBootstrapToken = nameof(InvalidBootstrapToken);
     public const string InvalidCaCertHash = nameof(InvalidCaCertHash);
     public const string NodeNotFound = nameof(NodeNotFound);
+    public const string ControlPlaneNodeRemoval = nameof(ControlPlaneNodeRemoval);
+    public const string RemoteDockerHost = nameof(RemoteDockerHost);
+    public const string KubernetesNotReady = nameof(KubernetesNotReady);
+    public const string KubernetesApiError = nameof(KubernetesApiError);
+    public const string KubeconfigInvalid = nameof(KubeconfigInvalid);
+    public const string KubeProxyConfigNotFound = nameof(KubeProxyConfigNotFound);
+    public const string KubeProxyConfigInvalid = nameof(KubeProxyConfigInvalid);
 
     // Addresses (conversion cmdlets)
     public const string InvalidIPv4Address = nameof(InvalidIPv4Address);
@@ -93,6 +105,13 @@ public static class ErrorIds
     public const string ImageBuildFailed = nameof(ImageBuildFailed);
     public const string ImageToolMissing = nameof(ImageToolMissing);
 
+    // Kubernetes phase (kubeadm in the nodes)
+    public const string NodeImageNotKubernetes = nameof(NodeImageNotKubernetes);
+    public const string KubernetesVersionMismatch = nameof(KubernetesVersionMismatch);
+    public const string KubeadmFailed = nameof(KubeadmFailed);
+    public const string ClusterNotKubernetes = nameof(ClusterNotKubernetes);
+    public const string ClusterLocked = nameof(ClusterLocked);
+
     // Lab
     public const string ClusterExists = nameof(ClusterExists);
     public const string ClusterNotFound = nameof(ClusterNotFound);
@@ -100,6 +119,18 @@ public static class ErrorIds
     public const string ServiceNotReady = nameof(ServiceNotReady);
     public const string HostCommandFailed = nameof(HostCommandFailed);
     public const string HostPermissionDenied = nameof(HostPermissionDenied);
+
+    // Host tooling (conntrack, daemon.json, dockerd restarts, host routes)
+    public const string InvalidConntrackParameter = nameof(InvalidConntrackParameter);
+    public const string ConntrackUnavailable = nameof(ConntrackUnavailable);
+    public const string ConntrackHashsizeNotSupported = nameof(ConntrackHashsizeNotSupported);
+    public const string ConntrackHashsizeReadOnly = nameof(ConntrackHashsizeReadOnly);
+    public const string DaemonJsonWriteFailed = nameof(DaemonJsonWriteFailed);
+    public const string InvalidDockerIpv6Prefix = nameof(InvalidDockerIpv6Prefix);
+    public const string DelegatedPrefixTooSmall = nameof(DelegatedPrefixTooSmall);
+    public const string DockerMasqueradeNotUla = nameof(DockerMasqueradeNotUla);
+    public const string DockerRestartFailed = nameof(DockerRestartFailed);
+    public const string DockerDaemonFlagConflict = nameof(DockerDaemonFlagConflict);
 
     // Run time
     public const string OperationCanceled = nameof(OperationCanceled);

@@ -400,10 +400,10 @@ public sealed class HostTests
     [Theory]
     [InlineData("-File", "/no/such/script.ps1", "script file not found")]
     [InlineData("-File", "/etc/hostname", ".ps1 extension")]
-    public void UnusableFileExitsTwo(string option, string path, string message)
+    public void UnusableFileExitsWithUsageCode(string option, string path, string message)
     {
         var r = Run(["-NoModule", option, path]);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(64, r.ExitCode);
         Assert.Contains(message, r.Err);
     }
 
@@ -412,10 +412,10 @@ public sealed class HostTests
     [InlineData("-Command")]
     [InlineData("notascript.txt")]
     [InlineData("-NoModule")]
-    public void BadCommandLineExitsTwoWithUsage(string arg)
+    public void BadCommandLineExitsWithUsageCode(string arg)
     {
         var r = Run(arg == "-NoModule" ? [arg] : ["-NoModule", arg]);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(64, r.ExitCode);
         Assert.StartsWith("ipv6dind: ", r.Err);
         Assert.Contains("Usage: ipv6dind", r.Err);
         Assert.Equal(string.Empty, r.Out);
@@ -432,10 +432,10 @@ public sealed class HostTests
     }
 
     [Fact]
-    public void MissingModuleExitsTwo()
+    public void MissingModuleExitsWithUsageCode()
     {
         var r = Run(["-Module", "/no/such/Ipv6Dind.psd1", "-Command", "'x'"]);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(64, r.ExitCode);
         Assert.Contains("module not found", r.Err);
         Assert.Equal(string.Empty, r.Out);
     }

@@ -47,8 +47,8 @@ Describe 'Spec file <_>' -Tag 'Spec' -Skip:(-not $haveSpec) -ForEach @($specPath
         ($plan.NodeAddresses.PodPrefix | Sort-Object -Unique).Count | Should -Be $spec.Nodes
     }
 
-    It 'names a DNS64 upstream' -Because 'bind9 forwards only; without an upstream nothing resolves' {
-        $plan.Dns64Upstream | Should -Not -BeNullOrEmpty
+    It 'names a DNS64 upstream' {
+        $plan.Dns64Upstream | Should -Not -BeNullOrEmpty -Because 'bind9 forwards only; without an upstream nothing resolves'
     }
 
     It 'round-trips through Export-DindClusterSpec unchanged' {

@@ -78,7 +78,10 @@ public static class AddressPlanner
     }
 
     /// <summary>Docker and host name of node <paramref name="index"/> (1-based).</summary>
-    public static string NodeName(string clusterName, int index) => $"{clusterName}-node-{index}";
+    public static string NodeName(string clusterName, int index) => NodeNamePrefix(clusterName) + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>What every node name of a cluster starts with: "&lt;cluster&gt;-node-".</summary>
+    public static string NodeNamePrefix(string clusterName) => clusterName + "-node-";
 
     /// <summary>The plan as table rows (Get-DindAddressPlan).</summary>
     public static IEnumerable<DindAddressAssignment> Rows(AddressPlan plan)

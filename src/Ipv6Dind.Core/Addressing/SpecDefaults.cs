@@ -31,7 +31,7 @@ public static class SpecDefaults
     public static DindClusterSpec Complete(DindClusterSpec spec, PlanEnvironment? environment = null)
     {
         var s = spec.Clone();
-        s.ClusterName = (s.ClusterName ?? "").Trim();
+        s.ClusterName = (s.ClusterName ?? "").Trim(' '); // blanks only: "lab\r\n" is refused, not quietly made "lab"
         s.Dns64Upstream ??= Array.Empty<string>();
         if (string.IsNullOrWhiteSpace(s.Cni)) s.Cni = DefaultCni;
         s.Cni = s.Cni.Trim().ToLowerInvariant();
@@ -52,7 +52,7 @@ public static class SpecDefaults
             if (string.IsNullOrWhiteSpace(s.ServicePrefix)) s.ServicePrefix = Carve(subnet, ServiceSubnetId, DefaultServicePrefixLength).ToString();
             if (string.IsNullOrWhiteSpace(s.Nat64Prefix)) s.Nat64Prefix = Carve(subnet, Nat64SubnetId, 96).ToString();
         }
-        if (string.IsNullOrWhiteSpace(s.Nat64Pool)) s.Nat64Pool = DerivePool(s.ClusterName, Math.Max(1, s.Nodes)).ToString();
+        if (string.IsNullOrWhiteSpace(s.Nat64Pool)) s.Nat64Pool = DerivePool(s.ClusterName, Math.Max(1, s.Nodes), environment ?? PlanEnvironment.Empty).ToString();
         return s;
     }
 
@@ -94,7 +94,28 @@ public static class SpecDefaults
     /// Default NAT64 pool: the upper half of a block inside 198.18.0.0/16 chosen by the name's hash, sized for
     /// two mappings per node and never smaller than a /25 (kubeadm-dind-cluster's 126-address pool).
     /// </summary>
-    public static Ipv4Prefix DerivePool(string name, int nodes)
+    public static Ipv4Prefix DerivePool(string name, int nodes) => DerivePool(name, nodes, PlanEnvironment.Empty);
+
+    /// <summary>
+    /// As above, but a pool that would overlap an IPv4 range in use (a Docker network such as the default bridge,
+    /// a host route, another cluster's pool) is derived again from "name/attempt", as the subnet is: a default must
+    /// not fail where another default would do. A pool given by the user is never moved (validation reports it).
+    /// </summary>
+    public static Ipv4Prefix DerivePool(string name, int nodes, PlanEnvironment environment)
+    {
+        var reserved = environment.Reserved
+            .Select(r => Ipv4Prefix.TryParse(r.Prefix, out _))
+            .Where(p => p is not null)
+            .ToList();
+        for (var attempt = 0; ; attempt++)
+        {
+            var candidate = DerivePoolFrom(attempt == 0 ? name : $"{name}/{attempt}", nodes);
+            if (!reserved.Any(r => r!.Overlaps(candidate)) || attempt >= 64)
+                return candidate;
+        }
+    }
+
+    private static Ipv4Prefix DerivePoolFrom(string name, int nodes)
     {
         var poolLength = 25;
         while (poolLength > 17 && (1L << (32 - poolLength)) < 2L * nodes) poolLength--;

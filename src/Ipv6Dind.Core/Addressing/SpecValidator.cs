@@ -27,10 +27,11 @@ public static partial class SpecValidator
     private static readonly Ipv6Prefix GlobalUnicast = Ipv6Prefix.Parse("2000::/3");
     private static readonly Ipv6Prefix LocalUseNat64 = Ipv6Prefix.Parse("64:ff9b:1::/48"); // RFC 8215
 
-    [GeneratedRegex("^[a-z]([a-z0-9-]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    // \z, not $: .NET's $ also matches before a final newline, and "lab\n" must not pass.
+    [GeneratedRegex("^[a-z]([a-z0-9-]*[a-z0-9])?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ClusterNamePattern();
 
-    [GeneratedRegex(@"^v?(\d+)\.(\d+)(\.(\d+))?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^v?([0-9]{1,4})\.([0-9]{1,4})(\.([0-9]{1,6}))?\z", RegexOptions.CultureInvariant)]
     private static partial Regex KubernetesVersionPattern();
 
     /// <summary>Throws the first problem found.</summary>
@@ -208,18 +209,9 @@ public static partial class SpecValidator
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var text in upstreams)
         {
-            if (!IPAddress.TryParse(text?.Trim(), out var address) || (text ?? "").Contains('/') || (text ?? "").Contains('%'))
+            if (Dns64UpstreamProblem(text, out var address) is { } upstreamProblem)
             {
-                Add(ErrorIds.InvalidDns64Upstream, DindErrorCategory.InvalidArgument, "Dns64Upstream", text,
-                    $"'{text}' is not an IP address.", "Give resolver addresses such as 198.51.100.53 or 2001:db8::53 (no port, no prefix length).");
-                continue;
-            }
-            if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ||
-                address.IsIPv6Multicast || address.IsIPv6LinkLocal || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224))
-            {
-                Add(ErrorIds.InvalidDns64Upstream, DindErrorCategory.InvalidArgument, "Dns64Upstream", text,
-                    $"{address} cannot be reached from the DNS64 container (loopback, unspecified, multicast or link-local).",
-                    "Give the address of a resolver on a routed network, e.g. 198.51.100.53.");
+                Add(ErrorIds.InvalidDns64Upstream, DindErrorCategory.InvalidArgument, "Dns64Upstream", text, upstreamProblem.Message, upstreamProblem.Valid);
                 continue;
             }
             if (!seen.Add(address.ToString()))
@@ -261,15 +253,29 @@ public static partial class SpecValidator
                 $"{spec.KubernetesVersion} is outside the supported range.",
                 $"Use a version from v{MinKubernetesVersion.Major}.{MinKubernetesVersion.Minor} to v{MaxKubernetesVersion.Major}.{MaxKubernetesVersion.Minor}.");
 
-        if (!string.IsNullOrEmpty(spec.NodeImage) && !ImageReferencePattern().IsMatch(spec.NodeImage))
+        if (!string.IsNullOrEmpty(spec.NodeImage) && Docker.ImageReference.Problem(spec.NodeImage) is { } imageProblem)
             Add(ErrorIds.InvalidNodeImage, DindErrorCategory.InvalidArgument, "NodeImage", spec.NodeImage,
-                $"'{spec.NodeImage}' is not a Docker image reference.", "Use a reference such as kindest/node:v1.33.1 or ipv6dind/node:local.");
+                imageProblem, "Use a reference such as kindest/node:v1.33.1 or ipv6dind/node:local.");
 
         return problems;
     }
 
-    [GeneratedRegex(@"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", RegexOptions.CultureInvariant)]
-    private static partial Regex ImageReferencePattern();
+    /// <summary>
+    /// Why one DNS64 upstream is unusable on its own (not an address; loopback, unspecified, multicast or link-local),
+    /// or null with the parsed address. The checks against the cluster's ranges need the whole spec (<see cref="Validate"/>).
+    /// </summary>
+    public static (string Message, string Valid)? Dns64UpstreamProblem(string? text, out IPAddress address)
+    {
+        address = IPAddress.None;
+        if (!IPAddress.TryParse(text?.Trim(), out var parsed) || (text ?? "").Contains('/') || (text ?? "").Contains('%'))
+            return ($"'{Printable(text ?? "")}' is not an IP address.", "Give resolver addresses such as 198.51.100.53 or 2001:db8::53 (no port, no prefix length).");
+        address = parsed;
+        if (IPAddress.IsLoopback(parsed) || parsed.Equals(IPAddress.Any) || parsed.Equals(IPAddress.IPv6Any) ||
+            parsed.IsIPv6Multicast || parsed.IsIPv6LinkLocal || (parsed.AddressFamily == AddressFamily.InterNetwork && parsed.GetAddressBytes()[0] >= 224))
+            return ($"{parsed} cannot be reached from the DNS64 container (loopback, unspecified, multicast or link-local).",
+                "Give the address of a resolver on a routed network, e.g. 198.51.100.53.");
+        return null;
+    }
 
     /// <summary>Why a cluster name is unusable, or null.</summary>
     public static string? ClusterNameProblem(string name)
@@ -288,8 +294,8 @@ public static partial class SpecValidator
         return new Version(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), m.Groups[4].Success ? int.Parse(m.Groups[4].Value) : 0);
     }
 
-    // Control characters in a hostile name must not reach a terminal as-is.
-    private static string Printable(string s) => Regex.Replace(s, @"\p{C}", c => $"\\u{(int)c.Value[0]:x4}");
+    // Control characters in a hostile name must not reach a terminal as-is; a very long one is cut.
+    private static string Printable(string s) => Diagnostics.Printable.Text(s);
 
     private static Ipv6Prefix? ParseV6(string? text, string parameter, string errorId, Action<string, DindErrorCategory, string, object?, string, string> add)
     {

@@ -25,6 +25,7 @@ public sealed class DockerApi : IDockerApi
     {
         _options = options;
         Endpoint = endpoint.Display;
+        _plainTcp = endpoint.Tls is null && endpoint.Uri.Scheme == "tcp";
         Credentials credentials = endpoint.Tls is { } tls ? new TlsDockerCredentials(tls) : new PlainDockerCredentials();
         // Docker.DotNet's own timeout is switched off: ours (per call, named in the message) replaces it.
         _configuration = new DockerClientConfiguration(endpoint.Uri, credentials, Timeout.InfiniteTimeSpan, TimeSpan.FromSeconds(10), null);
@@ -42,6 +43,9 @@ public sealed class DockerApi : IDockerApi
         new(DockerEndpoint.Resolve(dockerHost, getEnvironment), options ?? DockerApiOptions.Default);
 
     public string Endpoint { get; }
+
+    /// <summary>tcp:// without TLS: a daemon that answers 400 there wants TLS (its 2376 port).</summary>
+    private readonly bool _plainTcp;
 
     /// <summary>The API version in use once the first call has negotiated it; null before.</summary>
     public Version? ApiVersion => _apiVersion;
@@ -71,6 +75,13 @@ public sealed class DockerApi : IDockerApi
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             throw DockerErrors.Timeout(Endpoint, "version negotiation", _options.CallTimeout);
+        }
+        catch (DockerApiException e) when (_plainTcp && e.StatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            // GET /version answers 400 only when the request never reached the API: plain HTTP on a TLS port.
+            throw new DindException(ErrorIds.DockerUnreachable, DindErrorCategory.ConnectionError,
+                $"The Docker daemon at {Endpoint} refused a plain HTTP request (400): it expects TLS there.", Endpoint, null,
+                "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with ca.pem, cert.pem and key.pem (docker's own variables), or use the daemon's plain port.", e);
         }
         var daemonApi = Version.TryParse(version.APIVersion, out var v) ? v : new Version(1, 41);
         var minApi = Version.TryParse(version.MinAPIVersion, out var m) ? m : new Version(1, 12);
@@ -242,8 +253,29 @@ public sealed class DockerApi : IDockerApi
                 Labels(r.Config?.Labels),
                 Networks(r.NetworkSettings?.Networks),
                 r.HostConfig?.CapAdd?.ToList() ?? new List<string>(),
-                r.HostConfig?.CapDrop?.ToList() ?? new List<string>());
+                r.HostConfig?.CapDrop?.ToList() ?? new List<string>())
+            {
+                Ports = Ports(r.NetworkSettings?.Ports),
+                Privileged = r.HostConfig?.Privileged ?? false,
+                PortBindings = Ports(r.HostConfig?.PortBindings, anyPort: true),
+                PublishAllPorts = r.HostConfig?.PublishAllPorts ?? false,
+                Devices = r.HostConfig?.Devices?.Select(d => d.PathOnHost).ToList() ?? new List<string>(),
+                SecurityOptions = r.HostConfig?.SecurityOpt?.ToList() ?? new List<string>(),
+            };
         });
+
+    /// <param name="anyPort">Also bindings without a host port yet (as created: "" means any free port, reported as 0).</param>
+    private static IReadOnlyDictionary<string, (string HostIp, int HostPort)> Ports(IDictionary<string, IList<PortBinding>>? ports, bool anyPort = false)
+    {
+        var result = new Dictionary<string, (string, int)>(StringComparer.Ordinal);
+        foreach (var (port, bindings) in ports ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            var first = bindings?.FirstOrDefault(b => int.TryParse(b.HostPort, out _) || (anyPort && string.IsNullOrEmpty(b.HostPort)));
+            if (first is not null)
+                result[port] = (first.HostIP ?? "", string.IsNullOrEmpty(first.HostPort) ? 0 : int.Parse(first.HostPort, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return result;
+    }
 
     private static IReadOnlyDictionary<string, (string? Ipv6, string? Ipv4)> Networks(IDictionary<string, EndpointSettings>? networks) =>
         networks is null
@@ -275,7 +307,8 @@ public sealed class DockerApi : IDockerApi
             Binds = spec.Binds.ToList(),
             RestartPolicy = new RestartPolicy { Name = RestartKind(spec.RestartPolicy) },
             CgroupnsMode = NullIfEmpty(spec.CgroupnsMode),
-            NetworkMode = NullIfEmpty(spec.Network),
+            NetworkMode = spec.NetworkOfContainer is { Length: > 0 } owner ? "container:" + owner : NullIfEmpty(spec.Network),
+            PidMode = spec.PidOfContainer is { Length: > 0 } pidOwner ? "container:" + pidOwner : null,
         };
         var exposed = new Dictionary<string, EmptyStruct>();
         if (spec.PortBindings.Count > 0)
@@ -303,6 +336,7 @@ public sealed class DockerApi : IDockerApi
             Entrypoint = spec.Entrypoint?.ToList(),
             Env = spec.Environment.ToList(),
             ExposedPorts = exposed.Count > 0 ? exposed : null,
+            Volumes = spec.Volumes.Count > 0 ? spec.Volumes.ToDictionary(v => v, _ => default(EmptyStruct)) : null,
             HostConfig = host,
         };
         if (!string.IsNullOrEmpty(spec.Network))
@@ -395,6 +429,36 @@ public sealed class DockerApi : IDockerApi
             }
             throw new DindException(ErrorIds.DockerApiError, DindErrorCategory.InvalidData, $"{path} in {id} is a chain of more than 8 symbolic links.", target: path);
         });
+    }
+
+    public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct)
+    {
+        SplitPath(path);
+        return RunAsync($"stat {id}:{path}", path, _options.CallTimeout, ct, async (c, t) =>
+        {
+            try
+            {
+                var stat = await c.Containers.GetArchiveFromContainerAsync(id, new GetArchiveFromContainerParameters { Path = path }, true, t).ConfigureAwait(false);
+                stat.Stream?.Dispose();
+                return true;
+            }
+            catch (DockerApiException e) when (IsNotFound(e))
+            {
+                try { await c.Containers.InspectContainerAsync(id, t).ConfigureAwait(false); }
+                catch (DockerApiException e2) when (IsNotFound(e2)) { throw e; }
+                return false;
+            }
+        });
+    }
+
+    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(directory) || !directory.StartsWith('/'))
+            throw new DindException(ErrorIds.InvalidPath, DindErrorCategory.InvalidArgument,
+                $"'{directory}' is not an absolute directory inside a container.", target: directory, parameterName: "Path");
+        return RunAsync($"copy archive to {id}:{directory}", directory, _options.ImportTimeout, ct, async (c, t) =>
+            await c.Containers.ExtractArchiveToContainerAsync(id,
+                new ContainerPathStatParameters { Path = directory, AllowOverwriteDirWithFile = false }, tar, t).ConfigureAwait(false));
     }
 
     private static (string Directory, string Name) SplitPath(string path)
@@ -501,7 +565,11 @@ public sealed class DockerApi : IDockerApi
             ImageInspectResponse r;
             try { r = await c.Images.InspectImageAsync(reference, t).ConfigureAwait(false); }
             catch (DockerApiException e) when (IsNotFound(e)) { return null; }
-            return (ImageInfo?)new ImageInfo(r.ID, r.RepoTags?.ToList() ?? new List<string>(), Labels(r.Config?.Labels), r.Size);
+            return (ImageInfo?)new ImageInfo(r.ID, r.RepoTags?.ToList() ?? new List<string>(), Labels(r.Config?.Labels), r.Size)
+            {
+                Entrypoint = r.Config?.Entrypoint?.ToList() ?? new List<string>(),
+                Command = r.Config?.Cmd?.ToList() ?? new List<string>(),
+            };
         });
 
     public Task ImportImageAsync(Stream rootfsTar, string reference, CancellationToken ct, IProgress<string>? progress = null)
@@ -534,6 +602,13 @@ public sealed class DockerApi : IDockerApi
                 ForceRemove = true,
             }, contextTar, Array.Empty<AuthConfig>(), new Dictionary<string, string>(), messages, t).ConfigureAwait(false);
             messages.ThrowIfFailed(ErrorIds.ImageBuildFailed, $"Building {reference} failed");
+        });
+
+    public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) =>
+        RunAsync($"image save {string.Join(' ', references)}", string.Join(", ", references), _options.ImportTimeout, ct, async (c, t) =>
+        {
+            using var archive = await c.Images.SaveImagesAsync(references.ToArray(), t).ConfigureAwait(false);
+            await archive.CopyToAsync(destination, 1 << 16, t).ConfigureAwait(false);
         });
 
     public Task RemoveImageAsync(string reference, CancellationToken ct) =>

@@ -25,7 +25,7 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     private readonly IDockerApi _inner;
     private readonly bool _ownsInner;
     private readonly ConcurrentDictionary<string, int> _ordinals = new(StringComparer.Ordinal);
-    private readonly List<(Func<DockerCall, bool> When, Func<DockerCall, Exception> Error, bool Once)> _rules = new();
+    private readonly List<(Func<DockerCall, bool> When, Func<DockerCall, Exception> Error, bool Once, bool AfterCall)> _rules = new();
     private readonly object _gate = new();
 
     public FaultInjectingDockerApi(IDockerApi inner, bool ownsInner = false)
@@ -34,7 +34,10 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         _ownsInner = ownsInner;
     }
 
-    public string Endpoint => _inner.Endpoint;
+    /// <summary>The endpoint it claims to talk to (a remote-looking tcp:// one, say); null: the inner driver's.</summary>
+    public string? ReportedEndpoint { get; init; }
+
+    public string Endpoint => ReportedEndpoint ?? _inner.Endpoint;
 
     /// <summary>Calls that were failed on purpose, in order.</summary>
     public IReadOnlyList<DockerCall> Injected { get { lock (_gate) return _injected.ToList(); } }
@@ -50,7 +53,18 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     /// <summary>Fails every call that matches (or only the first, with <paramref name="once"/>).</summary>
     public FaultInjectingDockerApi FailWhen(Func<DockerCall, bool> predicate, Func<DockerCall, Exception>? error = null, bool once = false)
     {
-        lock (_gate) _rules.Add((predicate, error ?? DefaultError, once));
+        lock (_gate) _rules.Add((predicate, error ?? DefaultError, once, false));
+        return this;
+    }
+
+    /// <summary>
+    /// Lets the <paramref name="n"/>th call of <paramref name="method"/> reach the daemon, then fails it: the daemon
+    /// did the work but the caller never heard (a connection lost, or Ctrl-C, while the answer was on its way).
+    /// </summary>
+    public FaultInjectingDockerApi LoseAnswerOfNth(string method, int n, Func<DockerCall, Exception>? error = null)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), "Calls are counted from 1.");
+        lock (_gate) _rules.Add((call => call.Method == method && call.Ordinal == n, error ?? DefaultError, true, true));
         return this;
     }
 
@@ -63,8 +77,8 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         new(ErrorIds.DockerApiError, DindErrorCategory.InvalidOperation,
             $"Injected fault: {call.Method} call {call.Ordinal}{(call.Target is null ? "" : " on " + call.Target)}.", target: call.Target);
 
-    /// <summary>Runs the rules for a call; a matching rule's exception comes back as a faulted task, as a real failure would.</summary>
-    private Exception? Check(string method, params object?[] arguments)
+    /// <summary>Runs the rules for a call: the exception of a matching rule, and whether it comes after the real call.</summary>
+    private (Exception? Error, bool AfterCall) Check(string method, params object?[] arguments)
     {
         var ordinal = _ordinals.AddOrUpdate(method, 1, (_, n) => n + 1);
         var call = new DockerCall(method, ordinal, arguments);
@@ -76,17 +90,28 @@ public sealed class FaultInjectingDockerApi : IDockerApi
                 if (!rule.When(call)) continue;
                 if (rule.Once) _rules.RemoveAt(i);
                 _injected.Add(call);
-                return rule.Error(call);
+                return (rule.Error(call), rule.AfterCall);
             }
         }
-        return null;
+        return (null, false);
     }
 
-    private Task<T> Run<T>(Func<Task<T>> next, string method, params object?[] arguments) =>
-        Check(method, arguments) is { } e ? Task.FromException<T>(e) : next();
+    // A matching rule's exception comes back as a faulted task, as a real failure would.
+    private async Task<T> Run<T>(Func<Task<T>> next, string method, params object?[] arguments)
+    {
+        var (error, afterCall) = Check(method, arguments);
+        if (error is null) return await next().ConfigureAwait(false);
+        if (afterCall) await next().ConfigureAwait(false);
+        throw error;
+    }
 
-    private Task Run(Func<Task> next, string method, params object?[] arguments) =>
-        Check(method, arguments) is { } e ? Task.FromException(e) : next();
+    private async Task Run(Func<Task> next, string method, params object?[] arguments)
+    {
+        var (error, afterCall) = Check(method, arguments);
+        if (error is null) { await next().ConfigureAwait(false); return; }
+        if (afterCall) await next().ConfigureAwait(false);
+        throw error;
+    }
 
     public Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken ct) => Run(() => _inner.GetDaemonInfoAsync(ct), "GetDaemonInfo");
     public Task<IReadOnlyList<NetworkInfo>> ListNetworksAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListNetworksAsync(labels, ct), "ListNetworks", labels);
@@ -100,6 +125,9 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     public Task RemoveContainerAsync(string idOrName, CancellationToken ct) => Run(() => _inner.RemoveContainerAsync(idOrName, ct), "RemoveContainer", idOrName);
     public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Run(() => _inner.PutFileAsync(id, path, content, mode, ct), "PutFile", id, path, content, mode);
     public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Run(() => _inner.GetFileAsync(id, path, ct), "GetFile", id, path);
+    public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) => Run(() => _inner.PathExistsAsync(id, path, ct), "PathExists", id, path);
+    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct) => Run(() => _inner.PutArchiveAsync(id, directory, tar, ct), "PutArchive", id, directory);
+    public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) => Run(() => _inner.SaveImagesAsync(references, destination, ct), "SaveImages", string.Join(",", references));
     public Task<string> GetLogsAsync(string id, CancellationToken ct) => Run(() => _inner.GetLogsAsync(id, ct), "GetLogs", id);
     public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) => Run(() => _inner.ExecAsync(id, argv, stdin, environment, ct), "Exec", id, argv, stdin, environment);
     public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Run(() => _inner.CreateVolumeAsync(name, labels, ct), "CreateVolume", name, labels);

@@ -34,6 +34,12 @@ public interface IDockerApi : IDisposable
     Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct);
     /// <summary>Reads one file from a container; null when it does not exist.</summary>
     Task<string?> GetFileAsync(string id, string path, CancellationToken ct);
+
+    /// <summary>Whether a path exists in a container (created or running), from the archive API's stat: nothing is copied.</summary>
+    Task<bool> PathExistsAsync(string id, string path, CancellationToken ct);
+
+    /// <summary>Extracts a tar stream into <paramref name="directory"/> of a container (large files: image archives).</summary>
+    Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct);
     Task<string> GetLogsAsync(string id, CancellationToken ct);
 
     /// <summary>Runs argv (never a shell string) in a running container, optionally feeding stdin.</summary>
@@ -52,6 +58,9 @@ public interface IDockerApi : IDisposable
     /// <summary>docker build from a tar build context (Dockerfile at its root), classic builder.</summary>
     Task BuildImageAsync(Stream contextTar, string reference, ImageBuildOptions options, CancellationToken ct, IProgress<string>? progress = null);
     Task RemoveImageAsync(string reference, CancellationToken ct);
+
+    /// <summary>docker save: the images, with their tags, as one docker-archive tar written to <paramref name="destination"/>.</summary>
+    Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct);
 }
 
 public sealed record DaemonInfo(
@@ -85,6 +94,10 @@ public sealed record ContainerSpec(string Name, string Image, IReadOnlyDictionar
     /// <summary>The management network and this container's fixed IPv6 address on it.</summary>
     public string? Network { get; init; }
     public string? Ipv6Address { get; init; }
+    /// <summary>Join this container's network namespace instead (--network container:&lt;id&gt;); excludes <see cref="Network"/>.</summary>
+    public string? NetworkOfContainer { get; init; }
+    /// <summary>Join this container's PID namespace (--pid container:&lt;id&gt;).</summary>
+    public string? PidOfContainer { get; init; }
     public IReadOnlyList<string> CapAdd { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> CapDrop { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> SecurityOpt { get; init; } = Array.Empty<string>();
@@ -95,6 +108,8 @@ public sealed record ContainerSpec(string Name, string Image, IReadOnlyDictionar
     public IReadOnlyDictionary<string, string> Tmpfs { get; init; } = new Dictionary<string, string>();
     /// <summary>host-path:container-path[:ro] or volume-name:container-path.</summary>
     public IReadOnlyList<string> Binds { get; init; } = Array.Empty<string>();
+    /// <summary>Anonymous volumes (container paths): removed with the container, as kind's /var.</summary>
+    public IReadOnlyList<string> Volumes { get; init; } = Array.Empty<string>();
     public bool Init { get; init; } = true;
     public bool Privileged { get; init; }
     /// <summary>A writable /proc/sys and no masked /proc paths (the CLI's --security-opt systempaths=unconfined).</summary>
@@ -117,14 +132,32 @@ public sealed record ContainerInfo(
     /// <summary>Network name → (IPv6 address, IPv4 address), as Docker assigned them.</summary>
     IReadOnlyDictionary<string, (string? Ipv6, string? Ipv4)> Networks,
     IReadOnlyList<string> CapAdd,
-    IReadOnlyList<string> CapDrop);
+    IReadOnlyList<string> CapDrop)
+{
+    /// <summary>Published ports: container port ("6443/tcp") → host address and port the daemon bound.</summary>
+    public IReadOnlyDictionary<string, (string HostIp, int HostPort)> Ports { get; init; } = new Dictionary<string, (string, int)>();
+    public bool Privileged { get; init; }
+    /// <summary>Port bindings as created (HostConfig; present also while stopped): container port → host address and port (0 = any).</summary>
+    public IReadOnlyDictionary<string, (string HostIp, int HostPort)> PortBindings { get; init; } = new Dictionary<string, (string, int)>();
+    /// <summary>-P: every exposed port published on a random host port.</summary>
+    public bool PublishAllPorts { get; init; }
+    /// <summary>Host devices given to the container (their path on the host, e.g. /dev/net/tun).</summary>
+    public IReadOnlyList<string> Devices { get; init; } = Array.Empty<string>();
+    /// <summary>--security-opt values, e.g. apparmor=unconfined.</summary>
+    public IReadOnlyList<string> SecurityOptions { get; init; } = Array.Empty<string>();
+}
 
 public sealed record ExecResult(int ExitCode, string StandardOutput, string StandardError)
 {
     public bool Succeeded => ExitCode == 0;
 }
 
-public sealed record ImageInfo(string Id, IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Labels, long Size);
+public sealed record ImageInfo(string Id, IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Labels, long Size)
+{
+    /// <summary>The image's own ENTRYPOINT and CMD (a kindest/node image starts systemd through them).</summary>
+    public IReadOnlyList<string> Entrypoint { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Command { get; init; } = Array.Empty<string>();
+}
 
 public sealed record ImageBuildOptions
 {

@@ -6,9 +6,14 @@ namespace Ipv6Dind.Core.Files;
 /// </summary>
 public static class ConfigFileWriter
 {
-    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/>; returns the full path.</summary>
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/>; returns the full path. On Unix,
+    /// <paramref name="fileMode"/> is the file's mode from its creation (a secret is never readable by others, not
+    /// even before a chmod), and <paramref name="newDirectoryMode"/> that of a folder that has to be created.
+    /// </summary>
     public static string Write(string path, string content, bool overwrite, string existsErrorId, string failedErrorId, string parameterName,
-        string overwriteHint = "Use -Force to overwrite it, or choose another path.")
+        string overwriteHint = "Use -Force to overwrite it, or choose another path.",
+        UnixFileMode? fileMode = null, UnixFileMode? newDirectoryMode = null)
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
@@ -21,8 +26,15 @@ public static class ConfigFileWriter
         var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(temp, content);
+            if (newDirectoryMode is { } dirMode && !OperatingSystem.IsWindows() && !Directory.Exists(dir))
+                Directory.CreateDirectory(dir, dirMode);
+            else
+                Directory.CreateDirectory(dir);
+            if (fileMode is { } mode && !OperatingSystem.IsWindows())
+                WriteNew(temp, content, mode);
+            else
+                File.WriteAllText(temp, content);
+            // rename(2) over the old file: a reader sees the old content or the new, never a mix.
             File.Move(temp, full, overwrite);
             return full;
         }
@@ -33,6 +45,18 @@ public static class ConfigFileWriter
                 $"{parameterName}: cannot write '{full}': {ex.Message}", full, parameterName,
                 "Check that the folder exists or can be created and that you may write there.", ex);
         }
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void WriteNew(string path, string content, UnixFileMode mode)
+    {
+        using var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = mode,
+        });
+        using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true))
+            writer.Write(content);
+        stream.Flush(flushToDisk: true);
     }
 
     private static void TryDelete(string path)

@@ -46,20 +46,41 @@ public sealed class HostFirewall
     }
 
     /// <summary>The rules on the host that carry exactly this cluster's comment.</summary>
-    public async Task<IReadOnlyList<HostRule>> ListAsync(string cluster, CancellationToken ct)
+    public Task<IReadOnlyList<HostRule>> ListAsync(string cluster, CancellationToken ct) =>
+        ListByCommentAsync(Lab.LabNames.HostRuleComment(cluster), ct);
+
+    /// <summary>The rules on the host that carry exactly <paramref name="comment"/>.</summary>
+    public async Task<IReadOnlyList<HostRule>> ListByCommentAsync(string comment, CancellationToken ct)
     {
         var saved = await _run.RunAsync(Tool("ip6tables-save"), Array.Empty<string>(), null, Timeout, ct).ConfigureAwait(false);
         if (!saved.Succeeded) throw Failure("ip6tables-save", saved);
-        return Parse(saved.StandardOutput).Where(r => r.Comment == Lab.LabNames.HostRuleComment(cluster)).ToList();
+        return Parse(saved.StandardOutput).Where(r => r.Comment == comment).ToList();
     }
 
     /// <summary>Deletes every rule carrying the cluster's comment; none is not an error.</summary>
-    public async Task<int> RemoveAsync(string cluster, CancellationToken ct)
+    public Task<int> RemoveAsync(string cluster, CancellationToken ct) => RemoveByCommentAsync(Lab.LabNames.HostRuleComment(cluster), ct);
+
+    /// <summary>Deletes every rule carrying exactly <paramref name="comment"/>; none is not an error.</summary>
+    public async Task<int> RemoveByCommentAsync(string comment, CancellationToken ct)
     {
-        var rules = await ListAsync(cluster, ct).ConfigureAwait(false);
+        var rules = await ListByCommentAsync(comment, ct).ConfigureAwait(false);
         foreach (var rule in rules)
             await Ip6Tables(new[] { "-t", rule.Table, "-D", rule.Chain }.Concat(rule.Specification), ct, allowFailure: true).ConfigureAwait(false);
         return rules.Count;
+    }
+
+    /// <summary>Deletes exactly these rules where they are present (-C first); returns how many were deleted.</summary>
+    public async Task<int> RemoveAsync(IEnumerable<HostRule> rules, CancellationToken ct)
+    {
+        var removed = 0;
+        foreach (var rule in rules)
+        {
+            var check = await Ip6Tables(new[] { "-t", rule.Table, "-C", rule.Chain }.Concat(rule.Specification), ct, allowFailure: true).ConfigureAwait(false);
+            if (!check.Succeeded) continue;
+            await Ip6Tables(new[] { "-t", rule.Table, "-D", rule.Chain }.Concat(rule.Specification), ct).ConfigureAwait(false);
+            removed++;
+        }
+        return removed;
     }
 
     /// <summary>Parses ip6tables-save output into rules (table from the "*table" lines, arguments unquoted).</summary>
@@ -113,7 +134,7 @@ public sealed class HostFirewall
     }
 
     /// <summary>Full path in the sbin folders when there (a user's PATH often lacks /usr/sbin), else the bare name.</summary>
-    private static string Tool(string name) =>
+    internal static string Tool(string name) =>
         new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" }.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists) ?? name;
 
     private static DindException Failure(string command, ExecResult result) =>

@@ -29,7 +29,7 @@ public sealed record ImageBuildSettings
 /// docker import as the base → one Dockerfile layer of apt packages per role, built with host networking so apt
 /// reaches the mirror past the lab's egress guard. What Build-DindImage calls.
 /// </summary>
-public sealed class ImageBuilder
+public sealed partial class ImageBuilder
 {
     private const string Activity = "Building Ipv6Dind images";
 
@@ -202,14 +202,25 @@ public sealed class ImageBuilder
 
     private async Task<string> BuildRoleAsync(ImageRecipe recipe, string reference, string dockerfile, string hash)
     {
-        var ct = _ctx.Cancellation;
         using var context = BuildContext(dockerfile);
+        return await BuildLabelledAsync(context, reference, recipe.Role, hash,
+            $"at apt-get install {string.Join(' ', recipe.Packages)}",
+            "Check that the Debian mirror answers (apt-get update on the host) and has these packages for " + ImageRecipes.Suite + ".").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One image build with the module's labels (recipe hash, role, version), host networking and the mirror in
+    /// /etc/hosts so RUN apt-get reaches it past the egress guard; returns the new image's id.
+    /// </summary>
+    private async Task<string> BuildLabelledAsync(Stream context, string reference, string role, string hash, string failedWhere, string recommendedAction)
+    {
+        var ct = _ctx.Cancellation;
         var options = new ImageBuildOptions
         {
             Labels = new Dictionary<string, string>
             {
                 [ImageRecipes.RecipeLabel] = hash,
-                [ImageRecipes.RoleLabel] = recipe.Role,
+                [ImageRecipes.RoleLabel] = role,
                 [ImageRecipes.VersionLabel] = ModuleVersion,
             },
             // RUN apt-get reaches the mirror from the host's own stack: the egress guard drops FORWARDed traffic only.
@@ -223,9 +234,8 @@ public sealed class ImageBuilder
         catch (DindException e) when (e.ErrorId == ErrorIds.ImageBuildFailed)
         {
             throw new DindException(ErrorIds.ImageBuildFailed, DindErrorCategory.InvalidOperation,
-                $"Building the {recipe.Role} image ({reference}) failed at apt-get install {string.Join(' ', recipe.Packages)}: {e.Message}",
-                target: reference, inner: e,
-                recommendedAction: "Check that the Debian mirror answers (apt-get update on the host) and has these packages for " + ImageRecipes.Suite + ".");
+                $"Building the {role} image ({reference}) failed {failedWhere}: {e.Message}",
+                target: reference, inner: e, recommendedAction: recommendedAction);
         }
         var built = await _docker.InspectImageAsync(reference, ct).ConfigureAwait(false)
             ?? throw new DindException(ErrorIds.ImageBuildFailed, DindErrorCategory.InvalidOperation,
@@ -239,7 +249,7 @@ public sealed class ImageBuilder
     /// networking; the lookup itself is the host's, as apt on the host would make it. Best effort: without a
     /// known mirror the build goes with whatever resolv.conf the daemon gives.
     /// </summary>
-    private async Task<IReadOnlyList<string>> MirrorHostsAsync()
+    internal async Task<IReadOnlyList<string>> MirrorHostsAsync()
     {
         string mirror;
         try { mirror = ResolveMirror(); }

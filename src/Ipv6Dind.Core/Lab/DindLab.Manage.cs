@@ -4,6 +4,7 @@ using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Host;
 using Ipv6Dind.Core.Images;
+using Ipv6Dind.Core.Kubernetes;
 using Ipv6Dind.Core.Spec;
 
 namespace Ipv6Dind.Core.Lab;
@@ -48,8 +49,10 @@ public sealed partial class DindLab
         var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
         if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
-        if (info.AllowAaaa)
+        if (info.AllowAaaa && DockerIsLocal)
             await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+        else if (info.AllowAaaa)
+            Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
     }
 
     // ---------------------------------------------------------------- DNS64 / NAT64
@@ -76,6 +79,8 @@ public sealed partial class DindLab
     /// </summary>
     public async Task<Dns64Settings> SetDns64Async(string cluster, bool? allowAaaa, IReadOnlyList<string>? upstream)
     {
+        LabInput.ClusterName(cluster);
+        if (upstream is not null) LabInput.Upstreams(upstream);
         var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
         var spec = info.Spec.Clone();
         if (allowAaaa is not null) spec.AllowAaaa = allowAaaa.Value;
@@ -92,7 +97,10 @@ public sealed partial class DindLab
         // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
         if (addedRules)
+        {
+            RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
             await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+        }
         try
         {
             await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
@@ -102,7 +110,7 @@ public sealed partial class DindLab
             await _firewall.RemoveAsync(cluster, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        if (!spec.AllowAaaa && info.AllowAaaa)
+        if (!spec.AllowAaaa && info.AllowAaaa && DockerIsLocal)
             Log.Verbose($"Removed {await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
         return await GetDns64Async(cluster).ConfigureAwait(false);
     }
@@ -122,8 +130,29 @@ public sealed partial class DindLab
         var problem = SpecValidator.Validate(spec, environment).FirstOrDefault(p => p.ParameterName == "Nat64Prefix");
         if (problem is not null)
             throw new DindException(problem.ErrorId, problem.Category, "Prefix" + problem.Message["Nat64Prefix".Length..], prefix, "Prefix", problem.RecommendedAction);
-        await ReplaceSupportContainersAsync(info, spec, replaceNat64: true).ConfigureAwait(false);
-        await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+        _activity = "Set-Nat64Prefix";
+        using var held = await ClusterLock.AcquireAsync(cluster, "Set-Nat64Prefix", TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
+        var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
+        var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+        try
+        {
+            await RecreateSupportAsync(spec, plan, replaceNat64: true).ConfigureAwait(false);
+            await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+            await StepDone(LabSteps.Routes).ConfigureAwait(false);
+            // A Ctrl-C that came with the last step still counts: the caller gets the old prefix or the new one, never
+            // "stopped" with the new one in place.
+            Ct.ThrowIfCancellationRequested();
+        }
+        catch (Exception ex)
+        {
+            // Old state or nothing: the previous NAT64/DNS64 come back and the nodes are routed to the old prefix,
+            // also after Ctrl-C (the restore runs without the cancelled token, bounded by the Docker call timeouts).
+            Log.Warning($"Moving the NAT64 prefix of '{cluster}' failed or was stopped ({ex.Message}); restoring {oldPlan.Nat64Prefix}.");
+            var restore = new DindLab(_docker, _ctx with { Cancellation = CancellationToken.None }, _firewall);
+            await restore.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: true).ConfigureAwait(false);
+            await restore.SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+            throw;
+        }
         return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
     }
 
@@ -136,9 +165,9 @@ public sealed partial class DindLab
         {
             await RecreateSupportAsync(spec, plan, replaceNat64).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            Log.Warning($"Applying the new settings to '{info.ClusterName}' failed ({ex.Message}); restoring the previous DNS64/NAT64.");
+            Log.Warning($"Applying the new settings to '{info.ClusterName}' failed or was stopped ({ex.Message}); restoring the previous DNS64/NAT64.");
             var restore = _ctx with { Cancellation = CancellationToken.None };
             await new DindLab(_docker, restore, _firewall).RecreateSupportAsync(info.Spec, oldPlan, replaceNat64).ConfigureAwait(false);
             throw;
@@ -160,12 +189,14 @@ public sealed partial class DindLab
             var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
                 (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
             await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await StepDone(LabSteps.Nat64).ConfigureAwait(false);
         }
         foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleDns64))
             await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
         var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, SpecYaml.Serialize(spec)), journal,
             (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
         await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        await StepDone(LabSteps.Dns64).ConfigureAwait(false);
     }
 
     /// <summary>tayga's dynamic map: which IPv6 source is translated to which pool address.</summary>
@@ -210,17 +241,25 @@ public sealed partial class DindLab
         var indices = existing.Select(n => n.Index).Concat(Enumerable.Range(first, count)).ToHashSet();
         var newPlan = EffectivePlan(info.Spec, indices);
         var images = await ResolveImagesAsync(info.Spec).ConfigureAwait(false);
+        var kubernetes = info.NetworkOnly ? null
+            : await NodeImageInspector.InspectAsync(_docker, images.Node, cluster, null, Ct, fallbackVersion: info.KubernetesVersion).ConfigureAwait(false);
+        if (kubernetes is not null && info.Spec.Cni == "calico")
+            options = options with { Calico = await PrepareCalicoAsync(info.Spec, newPlan).ConfigureAwait(false) };
         var journal = new Journal(Log);
         try
         {
             var added = newPlan.NodeAddresses.Where(n => n.Index >= first).ToList();
             var ids = new Dictionary<int, string>();
+            var hostModules = HostHasModules();
             await ForEachNodeAsync(added, options.Parallelism, async node =>
             {
-                var id = await CreateAndStartAsync(LabContainers.Node(info.Spec, node, images.Node), journal).ConfigureAwait(false);
+                var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
+                var id = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
                 lock (ids) ids[node.Index] = id;
             }).ConfigureAwait(false);
             await ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node)).ConfigureAwait(false);
+            if (kubernetes is not null)
+                await JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options).ConfigureAwait(false);
             journal.Commit();
         }
         catch
@@ -235,14 +274,43 @@ public sealed partial class DindLab
     /// <summary>Removes one node and deletes the routes to its pod prefix from the others.</summary>
     public async Task RemoveNodeAsync(string cluster, string nodeName)
     {
-        var nodes = await GetNodesAsync(cluster).ConfigureAwait(false);
+        LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
+        var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var nodes = await GetNodesAsync(cluster, plan).ConfigureAwait(false);
         var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)
             ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
                 $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
+        if (!info.NetworkOnly)
+        {
+            if (node.Index == 1)
+                throw new DindException(ErrorIds.ControlPlaneNodeRemoval, DindErrorCategory.InvalidOperation,
+                    $"NodeName: {nodeName} is the control-plane node of Kubernetes lab '{cluster}'; without it the cluster has no API server.", nodeName, "NodeName",
+                    $"Remove a worker, or rebuild the lab: Reset-DindCluster {cluster} (same addresses) or Remove-DindCluster {cluster}.");
+            await DeleteKubernetesNodeAsync(cluster, nodeName).ConfigureAwait(false);
+        }
         await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
         Log.Verbose($"Removed node {nodeName}.");
         var others = nodes.Where(n => n.NodeName != nodeName).Select(n => n.NodeName).ToList();
         if (others.Count > 0) await SyncRoutesAsync(cluster, others).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// `kubectl delete node`: the API server forgets the node, so its pods are rescheduled now rather than after
+    /// the node-lifecycle timeout. An unreachable API server does not stop the removal; it is reported.
+    /// </summary>
+    private async Task DeleteKubernetesNodeAsync(string cluster, string nodeName)
+    {
+        try
+        {
+            using var api = await ConnectAsync(cluster).ConfigureAwait(false);
+            var deleted = await api.DeleteNodeAsync(nodeName, Ct).ConfigureAwait(false);
+            Log.Verbose(deleted ? $"Deleted Node {nodeName} from the API server at {api.Server}." : $"Node {nodeName} was not registered with the API server.");
+        }
+        catch (DindException ex)
+        {
+            Log.Warning($"Node {nodeName} could not be deleted from the API server ({ex.Message}); its container is removed anyway. " +
+                        $"Later: kubectl delete node {nodeName} (Get-DindKubeconfig {cluster}).");
+        }
     }
 
     // ---------------------------------------------------------------- logs
@@ -253,6 +321,8 @@ public sealed partial class DindLab
     /// </summary>
     public async Task<IReadOnlyList<string>> ExportLogsAsync(string cluster, string directory)
     {
+        LabInput.ClusterName(cluster);
+        LabInput.Path(directory);
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var written = new List<string>();
         async Task Write(string container, string file, string content)

@@ -2,8 +2,10 @@ using System.Globalization;
 using Ipv6Dind.Core.Addressing;
 using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Kubernetes;
 using Ipv6Dind.Core.Host;
 using Ipv6Dind.Core.Images;
+using Ipv6Dind.Core.Rendering;
 using Ipv6Dind.Core.Spec;
 
 namespace Ipv6Dind.Core.Lab;
@@ -37,30 +39,54 @@ public sealed partial class DindLab
 
     public async Task<DindCluster> CreateAsync(DindClusterSpec input, LabOptions options)
     {
-        if (!options.NetworkOnly)
-            throw new DindException(ErrorIds.UnexpectedError, DindErrorCategory.NotImplemented,
-                "NetworkOnly: the Kubernetes phase (kubeadm init/join in the nodes) is not available in this version.", null, "NetworkOnly",
-                "Use -NetworkOnly to build the IPv6-only network lab (DNS64, NAT64, nodes, routes).");
-
         Report(LabSteps.Preflight, "checking Docker, the spec and the images", 0);
         var daemon = await CheckDaemonAsync().ConfigureAwait(false);
         Log.Verbose($"Docker {daemon.Version} (API {daemon.ApiVersion}) at {_docker.Endpoint}.");
 
         var environment = await GatherEnvironmentAsync(excludeCluster: null).ConfigureAwait(false);
         var name = (input.ClusterName ?? "").Trim();
+        // Two runs for one name (a timer and an admin) must not interleave; an invalid name fails in Resolve below.
+        using var held = SpecValidator.ClusterNameProblem(name) is null
+            ? await ClusterLock.AcquireAsync(name, "New-DindCluster", options.LockWait, Ct).ConfigureAwait(false)
+            : null;
         if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
             throw ClusterExists(name);
+        if (!DockerIsLocal)
+        {
+            // This machine's rules and resolvers are not the Docker host's.
+            if (input.AllowAaaa) RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
+            if (!options.NetworkOnly) throw ApiServerOnRemoteHost(name, "NetworkOnly");
+            if (input.Dns64Upstream is not { Length: > 0 })
+                throw new DindException(ErrorIds.Dns64UpstreamMissing, DindErrorCategory.ObjectNotFound,
+                    $"Dns64Upstream: the Docker daemon runs at {_docker.Endpoint}, so this machine's resolvers are not the lab's and none was given.",
+                    null, "Dns64Upstream", "Give -Dns64Upstream with a resolver the DNS64 container can reach from the Docker host.");
+        }
         var spec = SpecBuilder.Resolve(input, environment);
         var plan = AddressPlanner.PlanValidated(spec, environment);
         Log.Verbose($"Plan: management {plan.ManagementPrefix}, DNS64 {plan.Dns64Address}, NAT64 {plan.Nat64Address} ({plan.Nat64Prefix}, pool {plan.Nat64Pool}), {plan.NodeAddresses.Count} node(s), upstream {string.Join(", ", plan.Dns64Upstream)}.");
 
         var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        NodeImageFacts? kubernetes = null;
+        if (!options.NetworkOnly)
+        {
+            Report(LabSteps.Preflight, $"inspecting node image {images.Node}", 2);
+            kubernetes = await NodeImageInspector.InspectAsync(_docker, images.Node, spec.ClusterName, options.KubernetesVersion, Ct,
+                fallbackVersion: input.KubernetesVersion).ConfigureAwait(false);
+            if (!string.IsNullOrWhiteSpace(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
+                Log.Warning($"The spec says Kubernetes {input.KubernetesVersion.Trim()}, node image {images.Node} has {kubernetes.KubernetesVersion}: the image's is used.");
+            spec.KubernetesVersion = kubernetes.KubernetesVersion;
+            spec.Cni = ChooseCni(spec.Cni, explicitCni: !string.IsNullOrWhiteSpace(input.Cni), kubernetes);
+            if (spec.Cni == "calico") options = options with { Calico = await PrepareCalicoAsync(spec, plan).ConfigureAwait(false) };
+            Log.Verbose($"Node image {images.Node}: Kubernetes {kubernetes.KubernetesVersion}, kubeadm at {kubernetes.KubeadmPath}, " +
+                (kubernetes.PrivilegedPermitted ? "nodes run --privileged." : "--privileged is refused by this daemon, so nodes get all capabilities but SYS_RESOURCE (LAB-NOTES)."));
+        }
         // The spec of record names the resolvers actually used (the host's, when none was given), so that a later
         // re-render of bind9 (Set-Dns64, Set-Nat64Prefix) forwards where this bring-up did.
         spec.Dns64Upstream = plan.Dns64Upstream.ToArray();
         var specYaml = SpecYaml.Serialize(spec);
         var journal = new Journal(Log);
         var step = LabSteps.Preflight;
+        var ownsName = false; // set once this run made the cluster's network: from then on, what carries the name is ours
         try
         {
             await StepDone(step).ConfigureAwait(false);
@@ -68,7 +94,8 @@ public sealed partial class DindLab
             step = LabSteps.Network;
             Report(step, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 5);
             var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
-            networkLabels[LabLabels.NetworkOnly] = "true";
+            if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
+            else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
             string networkId;
             try
             {
@@ -79,6 +106,7 @@ public sealed partial class DindLab
                 throw ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
             }
             journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(networkId, t));
+            ownsName = true;
             await StepDone(step).ConfigureAwait(false);
 
             step = LabSteps.Dns64;
@@ -95,41 +123,20 @@ public sealed partial class DindLab
             await ConfigureNat64Async(nat64, plan, options.ReadyTimeout).ConfigureAwait(false);
             await StepDone(step).ConfigureAwait(false);
 
-            step = LabSteps.Nodes;
-            var nodeIds = new string[plan.NodeAddresses.Count];
-            var created = 0;
-            await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+            await BringUpNodesAsync(spec, plan, images.Node, kubernetes, options, journal, s => step = s, afterRoutes: async () =>
             {
-                nodeIds[node.Index - 1] = await CreateAndStartAsync(LabContainers.Node(spec, node, images.Node), journal).ConfigureAwait(false);
-                var done = Interlocked.Increment(ref created);
-                Report(LabSteps.Nodes, $"node {done} of {plan.NodeAddresses.Count} started ({node.NodeName})", 30 + 40 * done / plan.NodeAddresses.Count);
+                step = LabSteps.HostRules;
+                if (spec.AllowAaaa)
+                {
+                    Report(step, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 92);
+                    journal.Record("host rules", t => _firewall.RemoveAsync(spec.ClusterName, t));
+                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(spec.ClusterName, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+                }
+                await StepDone(step).ConfigureAwait(false);
             }).ConfigureAwait(false);
-            await StepDone(step).ConfigureAwait(false);
 
-            step = LabSteps.Routes;
-            var routed = 0;
-            await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
-            {
-                await ConfigureNodeAsync(nodeIds[node.Index - 1], plan, node).ConfigureAwait(false);
-                var done = Interlocked.Increment(ref routed);
-                Report(LabSteps.Routes, $"node {done} of {plan.NodeAddresses.Count} routed ({node.NodeName})", 70 + 20 * done / plan.NodeAddresses.Count);
-            }).ConfigureAwait(false);
-            await StepDone(step).ConfigureAwait(false);
-
-            step = LabSteps.HostRules;
-            if (spec.AllowAaaa)
-            {
-                Report(step, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 92);
-                journal.Record("host rules", t => _firewall.RemoveAsync(spec.ClusterName, t));
-                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(spec.ClusterName, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-            }
-            await StepDone(step).ConfigureAwait(false);
-
-            step = LabSteps.Verify;
-            Report(step, "checking that the first node resolves through DNS64", 96);
-            await VerifyNodeResolverAsync(nodeIds[0], plan).ConfigureAwait(false);
-            await StepDone(step).ConfigureAwait(false);
-
+            // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
+            Ct.ThrowIfCancellationRequested();
             journal.Commit();
             Report(LabSteps.Verify, "done", 100, completed: true);
             return (await GetClustersAsync(spec.ClusterName).ConfigureAwait(false)).Single();
@@ -140,13 +147,102 @@ public sealed partial class DindLab
             Log.Warning(cancelled
                 ? $"New-DindCluster '{spec.ClusterName}' was stopped during step '{step}'; removing the {journal.Count} object(s) created so far."
                 : $"New-DindCluster '{spec.ClusterName}' failed during step '{step}'; removing the {journal.Count} object(s) created so far.");
-            await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
+            var left = await RollBackAndSweepAsync(journal, spec.ClusterName, ownsName, options.RollbackBudget).ConfigureAwait(false);
             if (cancelled) throw;
-            if (ex is DindException dind)
-                throw new DindException(dind.ErrorId, dind.Category, $"Step '{step}': {dind.Message}", dind.Target, dind.ParameterName, dind.RecommendedAction, dind);
-            throw new DindException(ErrorIds.ClusterBringUpFailed, DindErrorCategory.InvalidOperation,
-                $"Step '{step}' of New-DindCluster '{spec.ClusterName}' failed: {ex.Message}. Everything it had created was removed.", spec.ClusterName, inner: ex);
+            var outcome = left.Count == 0
+                ? " Everything it had created was removed."
+                : $" Not removed: {string.Join(", ", left)}; Remove-DindCluster {spec.ClusterName} removes them.";
+            throw StepFailed(ex, $"Step '{step}'", $"New-DindCluster '{spec.ClusterName}'", spec.ClusterName, left.Count == 0 ? "" : outcome, outcome);
         }
+    }
+
+    /// <summary>
+    /// The node steps New-DindCluster and Reset-DindCluster share: start every node (each recorded in
+    /// <paramref name="journal"/>), route them (one batch per node), <paramref name="afterRoutes"/> (New: the AAAA-mode
+    /// host rules), the Kubernetes phase unless a network lab, and the DNS64 check from the first node.
+    /// <paramref name="stepStarted"/> learns each step as it begins, for the caller's error message.
+    /// </summary>
+    private async Task BringUpNodesAsync(DindClusterSpec spec, AddressPlan plan, string nodeImage, NodeImageFacts? kubernetes, LabOptions options,
+        Journal journal, Action<string> stepStarted, Func<Task>? afterRoutes = null)
+    {
+        stepStarted(LabSteps.Nodes);
+        var nodeIds = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+        var created = 0;
+        var hostModules = HostHasModules();
+        var apiPort = kubernetes is null ? 0 : FreeLoopbackPort();
+        await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+        {
+            var container = NodeContainer(spec, node, nodeImage, kubernetes, hostModules, apiPort);
+            nodeIds[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
+            var done = Interlocked.Increment(ref created);
+            Report(LabSteps.Nodes, $"node {done} of {plan.NodeAddresses.Count} started ({node.NodeName})", 30 + 40 * done / plan.NodeAddresses.Count);
+        }).ConfigureAwait(false);
+        await StepDone(LabSteps.Nodes).ConfigureAwait(false);
+
+        stepStarted(LabSteps.Routes);
+        var routed = 0;
+        await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+        {
+            await ConfigureNodeAsync(nodeIds[node.Index], plan, node).ConfigureAwait(false);
+            var done = Interlocked.Increment(ref routed);
+            Report(LabSteps.Routes, $"node {done} of {plan.NodeAddresses.Count} routed ({node.NodeName})", 70 + 20 * done / plan.NodeAddresses.Count);
+        }).ConfigureAwait(false);
+        await StepDone(LabSteps.Routes).ConfigureAwait(false);
+
+        if (afterRoutes is not null) await afterRoutes().ConfigureAwait(false);
+
+        if (kubernetes is not null)
+            await RunKubernetesPhaseAsync(spec, plan, nodeIds, kubernetes, options, stepStarted).ConfigureAwait(false);
+
+        stepStarted(LabSteps.Verify);
+        Report(LabSteps.Verify, "checking that the first node resolves through DNS64", 96);
+        await VerifyNodeResolverAsync(nodeIds[plan.NodeAddresses[0].Index], plan, kubernetes).ConfigureAwait(false);
+        await StepDone(LabSteps.Verify).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A failed step's error, naming the step: a DindException keeps its id and gets <paramref name="step"/> in front
+    /// (and <paramref name="dindTrailer"/> after); anything else becomes ClusterBringUpFailed.
+    /// </summary>
+    private static DindException StepFailed(Exception ex, string step, string operation, string cluster, string dindTrailer, string trailer) =>
+        ex is DindException dind
+            ? new DindException(dind.ErrorId, dind.Category, $"{step}: {dind.Message}{dindTrailer}", dind.Target, dind.ParameterName, dind.RecommendedAction, dind)
+            : new DindException(ErrorIds.ClusterBringUpFailed, DindErrorCategory.InvalidOperation,
+                $"{step} of {operation} failed: {ex.Message}.{trailer}", cluster, inner: ex);
+
+    /// <summary>
+    /// Undoes a failed bring-up: the journal first (newest first), then, when this run owns the cluster's name, a sweep
+    /// of whatever still carries the cluster's label (a container whose create reached the daemon but whose answer was
+    /// lost to Ctrl-C has no journal entry). Both run on their own bounded time. Returns what is still there.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RollBackAndSweepAsync(Journal journal, string cluster, bool ownsName, TimeSpan budget)
+    {
+        var failed = await journal.RollBackAsync(budget).ConfigureAwait(false);
+        if (!ownsName) return failed;
+        using var cts = new CancellationTokenSource(budget);
+        var cleanup = new DindLab(_docker, _ctx with { Cancellation = cts.Token }, _firewall);
+        try
+        {
+            var swept = await cleanup.RemoveUnlockedAsync(cluster).ConfigureAwait(false);
+            if (swept > 0) Log.Warning($"Removed {swept} more object(s) labelled with cluster '{cluster}' that the rollback journal did not list.");
+            return await cleanup.LeftoversAsync(cluster).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.Warning($"Sweeping what is left of '{cluster}' failed: {ex.Message}");
+            return failed.Count > 0 ? failed : new[] { $"objects labelled with cluster '{cluster}' (the sweep failed: {ex.Message})" };
+        }
+    }
+
+    /// <summary>Containers, volumes and networks that still carry the cluster's label.</summary>
+    internal async Task<IReadOnlyList<string>> LeftoversAsync(string cluster)
+    {
+        var filter = LabLabels.ClusterFilter(cluster);
+        var left = new List<string>();
+        left.AddRange((await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false)).Select(c => $"container {c.Name}"));
+        left.AddRange((await _docker.ListVolumesAsync(filter, Ct).ConfigureAwait(false)).Select(v => $"volume {v}"));
+        left.AddRange((await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false)).Select(n => $"network {n.Name}"));
+        return left;
     }
 
     private async Task StepDone(string step)
@@ -156,7 +252,10 @@ public sealed partial class DindLab
     }
 
     private void Report(string step, string status, int percent, bool completed = false) =>
-        _ctx.Progress.Report(new DindProgress("New-DindCluster", $"{step}: {status}", percent, Completed: completed));
+        _ctx.Progress.Report(new DindProgress(_activity, $"{step}: {status}", percent, Completed: completed));
+
+    /// <summary>The operation progress records are reported under.</summary>
+    private string _activity = "New-DindCluster";
 
     private static DindException ClusterExists(string name) =>
         new(ErrorIds.ClusterExists, DindErrorCategory.ResourceExists,
@@ -270,8 +369,18 @@ public sealed partial class DindLab
                 $"{tool} {string.Join(' ', arguments)} failed in {what}: {result.StandardError.Trim()}", what);
     }
 
-    private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan)
+    private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan, NodeImageFacts? image = null)
     {
+        if (image is { HasDig: false })
+        {
+            // kindest/node has no dig: the node's resolver file and its route to DNS64 are what can be checked.
+            var route = await _docker.ExecAsync(nodeId, new[] { "ip", "-6", "route", "get", plan.Dns64Address }, null, null, Ct).ConfigureAwait(false);
+            if (!route.Succeeded)
+                throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ConnectionError,
+                    $"The first node has no route to its DNS64 at {plan.Dns64Address}: {route.StandardError.Trim()}", plan.Dns64Address);
+            Log.Verbose($"Node image {image.Image} has no dig; checked the route to DNS64 {plan.Dns64Address} instead of a query.");
+            return;
+        }
         // The node reaches its DNS64 over IPv6 only; named answers version.bind itself, whatever the upstream does.
         var dig = await _docker.ExecAsync(nodeId, new[] { "dig", "+time=2", "+tries=3", $"@{plan.Dns64Address}", "version.bind", "CH", "TXT" }, null, null, Ct).ConfigureAwait(false);
         if (!dig.Succeeded)
@@ -346,14 +455,15 @@ public sealed partial class DindLab
     /// <summary>All clusters (or one), rebuilt from Docker's labels alone.</summary>
     public async Task<IReadOnlyList<DindCluster>> GetClustersAsync(string? name)
     {
+        if (name is not null) LabInput.ClusterName(name, "Name");
         var filter = name is null ? LabLabels.AnyCluster() : LabLabels.ClusterFilter(name);
         var containers = await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false);
         var networks = await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false);
-        var names = containers.Select(c => c.Labels[LabLabels.Cluster]).Concat(networks.Select(n => n.Labels[LabLabels.Cluster])).Distinct().OrderBy(n => n, StringComparer.Ordinal);
+        var names = containers.Where(c => !LabLabels.IsTransient(Role(c))).Select(c => c.Labels[LabLabels.Cluster]).Concat(networks.Select(n => n.Labels[LabLabels.Cluster])).Distinct().OrderBy(n => n, StringComparer.Ordinal);
         var result = new List<DindCluster>();
         foreach (var cluster in names)
         {
-            var mine = containers.Where(c => c.Labels[LabLabels.Cluster] == cluster).ToList();
+            var mine = containers.Where(c => c.Labels[LabLabels.Cluster] == cluster && !LabLabels.IsTransient(Role(c))).ToList();
             var dns64 = mine.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
             var nat64 = mine.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64);
             var nodes = mine.Where(c => Role(c) == LabLabels.RoleNode).ToList();
@@ -373,6 +483,9 @@ public sealed partial class DindLab
                 State = state,
                 Nodes = nodes.Count,
                 NetworkOnly = network?.Labels.ContainsKey(LabLabels.NetworkOnly) ?? true,
+                // Nodes carry the version they run (Reset-DindCluster may have changed it); the network, the one of creation.
+                KubernetesVersion = nodes.Select(n => n.Labels.GetValueOrDefault(LabLabels.Kubernetes)).FirstOrDefault(v => !string.IsNullOrEmpty(v))
+                    ?? network?.Labels.GetValueOrDefault(LabLabels.Kubernetes) ?? "",
                 ManagementPrefix = spec.ManagementPrefix,
                 Dns64Address = plan?.Dns64Address ?? "",
                 Nat64Address = plan?.Nat64Address ?? "",
@@ -395,6 +508,7 @@ public sealed partial class DindLab
 
     private async Task<(DindCluster Cluster, AddressPlan Plan)> RequireAsync(string name)
     {
+        LabInput.ClusterName(name);
         var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault()
             ?? throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
                 $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster lists the clusters on this Docker host.");
@@ -425,6 +539,12 @@ public sealed partial class DindLab
     public async Task<IReadOnlyList<DindNode>> GetNodesAsync(string cluster)
     {
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
+        return await GetNodesAsync(cluster, plan).ConfigureAwait(false);
+    }
+
+    /// <summary>The node containers of a cluster already looked up (<paramref name="plan"/> from RequireAsync).</summary>
+    private async Task<IReadOnlyList<DindNode>> GetNodesAsync(string cluster, AddressPlan plan)
+    {
         var filter = LabLabels.ClusterFilter(cluster);
         var containers = (await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode);
         return containers
@@ -454,6 +574,7 @@ public sealed partial class DindLab
     /// <summary>Every planned route of the selected nodes, with Present read from the node (one exec per node).</summary>
     public async Task<IReadOnlyList<DindRoute>> GetRoutesAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
     {
+        LabInput.NodeNames(LabInput.ClusterName(cluster), nodeNames);
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => nodeNames is null || nodeNames.Contains(n.NodeName)).ToList();
         var results = new DindRoute[nodes.Count][];
@@ -476,6 +597,17 @@ public sealed partial class DindLab
                     Kind = r.Kind,
                     Present = present.Contains((r.Destination, r.Gateway)),
                 })
+                // Routes of ours the plan no longer has (a node removed with docker rm, an old NAT64 prefix):
+                // present, not planned; Sync-DindRoute deletes them.
+                .Concat(LabContainers.StaleRouteEntries(plan, planned, table).Select(r => new DindRoute
+                {
+                    ClusterName = cluster,
+                    NodeName = node.NodeName,
+                    Destination = r.Destination,
+                    Gateway = r.Gateway,
+                    Kind = DindRoute.StaleKind,
+                    Present = true,
+                }))
                 .ToArray();
         }).ConfigureAwait(false);
         return results.SelectMany(r => r).ToList();
@@ -500,6 +632,7 @@ public sealed partial class DindLab
     /// <summary>Re-applies the routes (and resolver, IPv6-only state) of the selected nodes, and NAT64's device routes.</summary>
     public async Task SyncRoutesAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
     {
+        LabInput.NodeNames(LabInput.ClusterName(cluster), nodeNames);
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
         var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && c.Running);
@@ -520,6 +653,13 @@ public sealed partial class DindLab
 
     /// <summary>Removes every container, volume, network and host rule of a cluster. A missing cluster is not an error.</summary>
     public async Task<int> RemoveAsync(string cluster)
+    {
+        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindCluster", TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
+        return await RemoveUnlockedAsync(cluster).ConfigureAwait(false);
+    }
+
+    /// <summary>Removal by a caller that already holds the cluster's lock (Reset-DindCluster after a failure).</summary>
+    internal async Task<int> RemoveUnlockedAsync(string cluster)
     {
         var filter = LabLabels.ClusterFilter(cluster);
         var removed = 0;
@@ -542,7 +682,9 @@ public sealed partial class DindLab
             removed++;
             Log.Verbose($"Removed network {network.Name}.");
         }
-        try
+        if (!DockerIsLocal)
+            Log.Verbose($"Docker runs at {_docker.Endpoint}: no host rules of this machine are touched.");
+        else try
         {
             var rules = await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false);
             if (rules > 0) Log.Verbose($"Removed {rules} host ip6tables rule(s) of '{cluster}'.");
@@ -565,6 +707,7 @@ public sealed partial class DindLab
 
     public async Task<DindCommandResult> InvokeAsync(string cluster, string nodeName, IReadOnlyList<string> argv, string? stdin)
     {
+        LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
         var node = (await GetNodesAsync(cluster).ConfigureAwait(false)).FirstOrDefault(n => n.NodeName == nodeName)
             ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
                 $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
@@ -582,4 +725,32 @@ public sealed partial class DindLab
     internal IDockerApi Docker => _docker;
     internal OperationContext Context => _ctx;
     internal Task<(DindCluster Cluster, AddressPlan Plan)> RequireClusterAsync(string name) => RequireAsync(name);
+
+    /// <summary>The Docker daemon runs on this machine (see <see cref="DockerEndpoint.IsLocal"/>).</summary>
+    internal bool DockerIsLocal => DockerEndpoint.IsLocalDisplay(_docker.Endpoint);
+
+    /// <summary>
+    /// A Kubernetes lab publishes its API server on the Docker host's loopback only ([::1]:port, issue 7), which a
+    /// remote daemon's client cannot reach: the Kubernetes phase, readiness and the Kubernetes checks would time out.
+    /// <paramref name="parameterName"/>: NetworkOnly when New-DindCluster is refused, null when a call needs the API.
+    /// </summary>
+    private DindException ApiServerOnRemoteHost(object target, string? parameterName) =>
+        new(ErrorIds.RemoteDockerHost, DindErrorCategory.InvalidOperation,
+            $"{(parameterName is null ? "" : parameterName + ": ")}a Kubernetes lab publishes its API server on the Docker host's loopback ([::1]) only, which this machine cannot reach: the Docker daemon runs at {_docker.Endpoint}.",
+            target, parameterName,
+            "Run the cmdlet on the Docker host itself (DOCKER_HOST unset or unix://), or build a network lab (-NetworkOnly) from here. " +
+            "To use kubectl from here with a lab made on the Docker host, forward its port: ssh -L <port>:[::1]:<port> <docker host>.");
+
+    /// <summary>
+    /// Host-side changes (AAAA mode's ip6tables rules, host routes) are made on this machine; with a daemon
+    /// elsewhere (DOCKER_HOST=tcp://another-host) they would land on the wrong host, so they are refused up front.
+    /// </summary>
+    internal void RequireLocalDocker(string what, object target, string? parameterName)
+    {
+        if (DockerIsLocal) return;
+        throw new DindException(ErrorIds.RemoteDockerHost, DindErrorCategory.InvalidOperation,
+            $"{(parameterName is null ? "" : parameterName + ": ")}{what} would change this machine, but the Docker daemon runs at {_docker.Endpoint}: " +
+            "the rules and routes belong on the Docker host.", target, parameterName,
+            "Run the cmdlet on the Docker host itself (DOCKER_HOST unset or unix://), or leave AAAA mode and host routes out for a remote daemon.");
+    }
 }

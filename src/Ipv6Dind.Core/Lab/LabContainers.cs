@@ -82,6 +82,52 @@ public static class LabContainers
         };
     }
 
+    /// <summary>
+    /// A Kubernetes node from a kindest/node-compatible image, run as kind runs it: the image's own entrypoint
+    /// (systemd as PID 1, so no docker-init), tmpfs /run and /tmp, an anonymous volume for /var (containerd's
+    /// images, etcd; removed with the container), /lib/modules read-only when the host has it, a private cgroup
+    /// namespace and container=docker for systemd. --privileged when the daemon permits it, else the
+    /// near-privileged set LAB-NOTES verified (all capabilities but SYS_RESOURCE, seccomp and AppArmor unconfined,
+    /// unmasked /proc). The control plane publishes the API server on host loopback only ([::1], a free port).
+    /// </summary>
+    /// <param name="apiServerHostPort">
+    /// The control plane's host port on [::1], chosen once at creation so that it survives stop and start (kind pins it
+    /// for the same reason: kubeconfigs written earlier keep working); 0 lets Docker pick one at each start.
+    /// </param>
+    public static ContainerSpec KubernetesNode(DindClusterSpec spec, NodeAddress node, string image, bool privileged, bool hostHasModules, int apiServerHostPort = 0)
+    {
+        var network = Node(spec, node, image);
+        var controlPlane = node.Index == 1;
+        var labels = new Dictionary<string, string>(network.Labels)
+        {
+            [LabLabels.KubernetesRole] = controlPlane ? KubernetesControlPlane : KubernetesWorker,
+            [LabLabels.Kubernetes] = spec.KubernetesVersion,
+        };
+        return network with
+        {
+            Labels = labels,
+            Command = null,
+            Init = false,
+            Privileged = privileged,
+            CapAdd = privileged ? Array.Empty<string>() : new[] { "ALL" },
+            CapDrop = privileged ? Array.Empty<string>() : new[] { "SYS_RESOURCE" },
+            SecurityOpt = new[] { "seccomp=unconfined", "apparmor=unconfined" },
+            UnmaskSystemPaths = !privileged,
+            Tmpfs = new Dictionary<string, string> { ["/run"] = "rw,nosuid,nodev,exec", ["/tmp"] = "rw,nosuid,nodev,exec" },
+            Binds = hostHasModules ? new[] { "/lib/modules:/lib/modules:ro" } : Array.Empty<string>(),
+            Volumes = new[] { "/var" },
+            Environment = new[] { "container=docker" },
+            CgroupnsMode = "private",
+            PortBindings = controlPlane
+                ? new Dictionary<string, (string, int)> { [ApiServerPort + "/tcp"] = ("::1", apiServerHostPort) }
+                : new Dictionary<string, (string, int)>(),
+        };
+    }
+
+    public const string KubernetesControlPlane = "control-plane";
+    public const string KubernetesWorker = "worker";
+    public const int ApiServerPort = 6443;
+
     /// <summary>The resolver of a node: the cluster's DNS64 only (Docker's 127.0.0.11 would time out on every lookup).</summary>
     public static string ResolvConf(AddressPlan plan) =>
         $"# Written by Ipv6Dind: the cluster's DNS64 is the only resolver of its nodes.\nnameserver {plan.Dns64Address}\noptions timeout:2 attempts:2\n";
@@ -111,13 +157,17 @@ public static class LabContainers
     /// Routes in a node's table that the lab made but the plan no longer has: via a gateway on the management
     /// network, to a destination that is not planned (Docker's own default route via the bridge is kept).
     /// </summary>
-    public static IEnumerable<string> StaleRoutes(AddressPlan plan, NodeAddress node, string routeTable)
+    public static IEnumerable<string> StaleRoutes(AddressPlan plan, NodeAddress node, string routeTable) =>
+        StaleRouteEntries(plan, node, routeTable).Select(r => r.Destination);
+
+    /// <summary><see cref="StaleRoutes"/> with their gateways (Get-DindRoute shows them, Test-DindCluster names their node).</summary>
+    public static IEnumerable<(string Destination, string Gateway)> StaleRouteEntries(AddressPlan plan, NodeAddress node, string routeTable)
     {
         var management = Addressing.Ipv6Prefix.Parse(plan.ManagementPrefix);
         var planned = PlannedRoutes(plan, node).Select(r => r.Destination).ToHashSet(StringComparer.Ordinal);
-        foreach (var (destination, gateway) in DindLab.ParseRoutes(routeTable))
+        foreach (var (destination, gateway) in DindLab.ParseRoutes(routeTable).OrderBy(r => r.Destination, StringComparer.Ordinal))
             if (!planned.Contains(destination) && System.Net.IPAddress.TryParse(gateway, out var gw) && management.Contains(gw))
-                yield return destination;
+                yield return (destination, gateway);
     }
 
     /// <summary>Inside the NAT64 container: bring tayga's device up and route the pool, its address and the prefix into it.</summary>

@@ -12,11 +12,25 @@ public static class LabLabels
     public const string Spec = "io.ipv6dind.spec";
     public const string NetworkOnly = "io.ipv6dind.network-only";
     public const string Version = "io.ipv6dind.version";
+    /// <summary>On the network of a Kubernetes cluster: the Kubernetes version of its nodes.</summary>
+    public const string Kubernetes = "io.ipv6dind.kubernetes";
+    /// <summary>On a Kubernetes node: "control-plane" or "worker".</summary>
+    public const string KubernetesRole = "io.ipv6dind.kubernetes-role";
 
     public const string RoleNetwork = "network";
     public const string RoleDns64 = "dns64";
     public const string RoleNat64 = "nat64";
     public const string RoleNode = "node";
+    /// <summary>A throw-away container that inspects a node image before bring-up (removed at once).</summary>
+    public const string RoleInspect = "inspect";
+    /// <summary>
+    /// A throw-away container of Test-DindCluster in a node's network namespace, running a tool the node image lacks
+    /// (kindest/node has no dig or ping); removed when the checks end.
+    /// </summary>
+    public const string RoleProbe = "probe";
+
+    /// <summary>Containers that live only during one cmdlet call and are not part of the lab's state.</summary>
+    public static bool IsTransient(string role) => role is RoleInspect or RoleProbe;
 
     public static Dictionary<string, string> For(string cluster, string role) => new()
     {

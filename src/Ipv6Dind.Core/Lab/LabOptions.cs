@@ -9,8 +9,18 @@ public sealed record LabOptions
     public int Parallelism { get; init; } = 8;
     /// <summary>How long DNS64 and NAT64 may take to answer after start.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The Kubernetes version the user asked for (-KubernetesVersion): the node image must have it. Null: the image's.</summary>
+    public string? KubernetesVersion { get; init; }
+    /// <summary>How long to wait for another run that holds the cluster's lock.</summary>
+    public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long nodes may take to become Ready and CoreDNS available after kubeadm (Kubernetes phase).</summary>
+    public TimeSpan KubernetesReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long one kubeadm init or join may run.</summary>
+    public TimeSpan KubeadmTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>How long a rollback may take before it gives up (and says what is left).</summary>
     public TimeSpan RollbackBudget { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>-Cni calico: the prepared manifest (set by the lab itself during its preflight).</summary>
+    internal Rendering.PreparedCalicoManifest? Calico { get; init; }
 }
 
 /// <summary>Names of the bring-up steps, in order (error records and the test seam name them).</summary>
@@ -23,7 +33,15 @@ public static class LabSteps
     public const string Nodes = "nodes";
     public const string Routes = "routes";
     public const string HostRules = "host-rules";
+    public const string KubeadmInit = "kubeadm-init";
+    public const string KubeadmJoin = "kubeadm-join";
+    public const string CoreDns = "coredns";
+    public const string KubernetesReady = "kubernetes-ready";
     public const string Verify = "verify";
 
+    /// <summary>Steps of a network lab (-NetworkOnly).</summary>
     public static readonly IReadOnlyList<string> All = new[] { Preflight, Network, Dns64, Nat64, Nodes, Routes, HostRules, Verify };
+
+    /// <summary>Steps of a Kubernetes cluster, in order.</summary>
+    public static readonly IReadOnlyList<string> Kubernetes = new[] { Preflight, Network, Dns64, Nat64, Nodes, Routes, HostRules, KubeadmInit, KubeadmJoin, CoreDns, KubernetesReady, Verify };
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Ipv6Dind.Core.Addressing;
 using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Kubernetes;
 
 namespace Ipv6Dind.Core.Lab;
 
@@ -13,6 +14,14 @@ public sealed record LabTestOptions
     public string? ProbeUrl { get; init; }
     /// <summary>A name with a real AAAA record: AAAA mode must return it, forced synthesis must not.</summary>
     public string? AaaaProbeName { get; init; }
+
+    /// <summary>The probes go to dig and curl as arguments: names and URLs only, never something read as an option.</summary>
+    public void Validate()
+    {
+        LabInput.ProbeName(ProbeName);
+        if (ProbeUrl is not null) LabInput.ProbeUrl(ProbeUrl);
+        if (AaaaProbeName is not null) LabInput.ProbeName(AaaaProbeName, nameof(AaaaProbeName));
+    }
 }
 
 /// <summary>Test-DindCluster: one <see cref="CheckResult"/> per check, run inside the lab's own containers.</summary>
@@ -22,9 +31,21 @@ public sealed class LabTester
     private IDockerApi Docker => _lab.Docker;
     private CancellationToken Ct => _lab.Context.Cancellation;
 
+    private NodeTools? _tools;
+
     public LabTester(DindLab lab) => _lab = lab;
 
     public async Task<IReadOnlyList<CheckResult>> TestAsync(string cluster, LabTestOptions options)
+    {
+        LabInput.ClusterName(cluster);
+        options.Validate();
+        await using var tools = new NodeTools(Docker, cluster, _lab.Log, Ct);
+        _tools = tools;
+        try { return await RunChecksAsync(cluster, options).ConfigureAwait(false); }
+        finally { _tools = null; }
+    }
+
+    private async Task<IReadOnlyList<CheckResult>> RunChecksAsync(string cluster, LabTestOptions options)
     {
         var (info, plan) = await _lab.RequireClusterAsync(cluster).ConfigureAwait(false);
         var results = new List<CheckResult>();
@@ -86,14 +107,11 @@ public sealed class LabTester
         }
         else
         {
-            results.Add(new CheckResult
-            {
-                Target = probeNode.NodeName, Check = "Nat64Reachability", Status = CheckStatus.Warn,
-                Detail = synthesized is null
+            results.Add(Warn(probeNode.NodeName, "Nat64Reachability",
+                synthesized is null
                     ? $"not probed: DNS64 gave no address for {options.ProbeName}"
                     : "not probed: ipv4only.arpa's addresses are not reachable hosts",
-                Remedy = "Give -ProbeUrl http://<an IPv4-only web server>/ or -ProbeName <an IPv4-only host that answers ping>.",
-            });
+                "Give -ProbeUrl http://<an IPv4-only web server>/ or -ProbeName <an IPv4-only host that answers ping>."));
         }
 
         // 5. AAAA handling: real AAAA in AAAA mode, synthesized otherwise.
@@ -127,19 +145,102 @@ public sealed class LabTester
         }
 
         // 7. Pod to pod across nodes: a probe namespace per node, wired by the real CNI plugin with the rendered config.
-        if (running.Count > 1)
+        //    Calico's pods take addresses from Calico IPAM and routes from BGP, which that probe does not exercise.
+        if (running.Count > 1 && info.Spec.Cni == "calico" && !info.NetworkOnly)
+            results.Add(Warn(cluster, "PodToPod", "not probed: in a Calico lab pods get addresses from Calico IPAM and routes from calico-node's BGP, " +
+                "which the lab's probe (a bridge-plugin namespace over the lab's per-node /80 routes) does not exercise; CalicoNodeReady says whether calico-node runs",
+                $"Check pod to pod with kubectl (Get-DindKubeconfig {cluster}): run two pods on different nodes and ping one from the other."));
+        else if (running.Count > 1)
             results.AddRange(await PodToPodAsync(info, plan, running).ConfigureAwait(false));
 
         // 8. Every planned route present.
         var routes = await _lab.GetRoutesAsync(cluster, null).ConfigureAwait(false);
         foreach (var group in routes.GroupBy(r => r.NodeName))
         {
-            var missing = group.Where(r => !r.Present).ToList();
-            results.Add(missing.Count == 0
-                ? Pass(group.Key, "Routes", $"{group.Count()} planned route(s) present")
-                : Fail(group.Key, "Routes", $"missing: {string.Join(", ", missing.Select(m => $"{m.Destination} via {m.Gateway}"))}",
+            var planned = group.Where(r => r.Kind != DindRoute.StaleKind).ToList();
+            var missing = planned.Where(r => !r.Present).Select(m => $"{m.Destination} via {m.Gateway}").ToList();
+            var stale = group.Where(r => r.Kind == DindRoute.StaleKind).Select(m => $"{m.Destination} via {m.Gateway}").ToList();
+            results.Add(missing.Count == 0 && stale.Count == 0
+                ? Pass(group.Key, "Routes", $"{planned.Count} planned route(s) present")
+                : Fail(group.Key, "Routes",
+                    string.Join("; ", new[] { missing.Count > 0 ? $"missing: {string.Join(", ", missing)}" : "", stale.Count > 0 ? $"not planned (stale): {string.Join(", ", stale)}" : "" }.Where(t => t.Length > 0)),
                     $"Sync-DindRoute -ClusterName {cluster} -NodeName {group.Key}"));
         }
+        // 8b. A node removed outside the module (docker rm) leaves no container to miss, only the others' routes to
+        //     its pods: name it from those routes.
+        results.AddRange(VanishedNodes(cluster, info.Spec, plan, routes));
+        // 9. Kubernetes: every node Ready (through the API), the cluster DNS answers for a service, and its
+        //    answers for outside names come from DNS64 (CoreDNS forwards there).
+        if (!info.NetworkOnly)
+            results.AddRange(await KubernetesAsync(cluster, info.Spec, plan, probeNode, nat64, options).ConfigureAwait(false));
+        return results;
+    }
+
+    /// <summary>
+    /// Nodes whose container is gone while other nodes still route their pod prefix via them: removed with docker rm
+    /// (Remove-DindNode re-routes the others). Named through the plan a node with that address would have.
+    /// </summary>
+    internal static IEnumerable<CheckResult> VanishedNodes(string cluster, DindClusterSpec spec, AddressPlan plan, IReadOnlyList<DindRoute> routes)
+    {
+        var stale = routes.Where(r => r.Kind == DindRoute.StaleKind).ToList();
+        if (stale.Count == 0) yield break;
+        var existing = plan.NodeAddresses.Select(n => n.Address).ToHashSet(StringComparer.Ordinal);
+        var everyIndex = DindLab.EffectivePlan(spec, Enumerable.Range(1, SpecValidator.MaxNodes).ToHashSet());
+        foreach (var gone in stale.GroupBy(r => r.Gateway).Where(g => !existing.Contains(g.Key)))
+        {
+            var node = everyIndex.NodeAddresses.FirstOrDefault(n => n.Address == gone.Key && gone.Any(r => r.Destination == n.PodPrefix));
+            if (node is null) continue;       // not a node's address (an old NAT64 gateway): the Routes check names it
+            var holders = gone.Select(r => r.NodeName).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToList();
+            yield return Fail(node.NodeName, "ContainerRunning",
+                $"the container is missing: it was removed outside Ipv6Dind (docker rm?); {string.Join(", ", holders)} still route its pods ({node.PodPrefix}) via {node.Address}",
+                $"Sync-DindRoute -ClusterName {cluster} drops those routes (the lab keeps its other nodes); Add-DindNode {cluster} adds a node again.");
+        }
+    }
+
+    private async Task<IReadOnlyList<CheckResult>> KubernetesAsync(string cluster, DindClusterSpec spec, AddressPlan plan, DindNode probeNode, Ipv6Prefix nat64, LabTestOptions options)
+    {
+        var results = new List<CheckResult>();
+        try
+        {
+            using var api = await _lab.ConnectAsync(cluster).ConfigureAwait(false);
+            var nodes = await api.GetNodesAsync(Ct).ConfigureAwait(false);
+            foreach (var planned in plan.NodeAddresses)
+            {
+                var node = nodes.FirstOrDefault(n => n.Name == planned.NodeName);
+                results.Add(node is { Ready: true }
+                    ? Pass(planned.NodeName, "KubernetesNodeReady", $"Ready, kubelet {node.KubeletVersion}, {string.Join(", ", node.InternalIPs)}")
+                    : Fail(planned.NodeName, "KubernetesNodeReady",
+                        node is null ? $"not registered with the API server at {api.Server}" : $"not Ready: {node.Reason} {node.Message}".TrimEnd(),
+                        $"Export-DindLog {cluster} collects the kubelet's journal; Reset-DindCluster {cluster} rebuilds the nodes."));
+            }
+            // Registered nodes of this lab whose container is gone (docker rm): the API still lists them.
+            var plannedNames = plan.NodeAddresses.Select(n => n.NodeName).ToHashSet(StringComparer.Ordinal);
+            foreach (var orphan in nodes.Where(n => !plannedNames.Contains(n.Name) && n.Name.StartsWith(AddressPlanner.NodeNamePrefix(cluster), StringComparison.Ordinal)).OrderBy(n => n.Name, StringComparer.Ordinal))
+                results.Add(Fail(orphan.Name, "KubernetesNodeReady", $"registered with the API server at {api.Server} ({(orphan.Ready ? "last Ready" : "not Ready")}), but its container is gone",
+                    $"kubectl delete node {orphan.Name} (Get-DindKubeconfig {cluster}), or Add-DindNode {cluster} to add a node again."));
+            if (spec.Cni == "calico")
+                results.AddRange(CalicoNodes(cluster, plan, await api.GetPodsAsync("kube-system", "k8s-app=calico-node", Ct).ConfigureAwait(false)));
+        }
+        catch (DindException e)
+        {
+            results.Add(Fail(cluster, "KubernetesApi", e.Message, e.RecommendedAction ?? $"Get-DindKubeconfig {cluster}; check that the control-plane node runs."));
+        }
+
+        var service = Ipv6Prefix.Parse(plan.ServicePrefix);
+        var domain = "kubernetes.default.svc.cluster.local";
+        var svc = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", $"@{plan.KubeDnsAddress}", "AAAA", domain).ConfigureAwait(false);
+        var svcAddress = Addresses(svc.StandardOutput).FirstOrDefault(a => service.Contains(a));
+        results.Add(svcAddress is not null
+            ? Pass(probeNode.NodeName, "ClusterDnsService", $"{domain} AAAA {svcAddress} from CoreDNS at {plan.KubeDnsAddress}")
+            : Fail(probeNode.NodeName, "ClusterDnsService", $"CoreDNS at {plan.KubeDnsAddress} gave '{(svc.StandardOutput + svc.StandardError).Trim()}' for {domain}",
+                $"kubectl -n kube-system get pods -l k8s-app=kube-dns (Get-DindKubeconfig {cluster}); kube-proxy must run for the service address."));
+
+        var outside = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", $"@{plan.KubeDnsAddress}", "AAAA", options.ProbeName).ConfigureAwait(false);
+        var synthesized = Addresses(outside.StandardOutput).FirstOrDefault(a => nat64.Contains(a));
+        results.Add(synthesized is not null
+            ? Pass(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS answers {options.ProbeName} AAAA {synthesized} (synthesized by DNS64, inside {plan.Nat64Prefix})")
+            : Fail(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS at {plan.KubeDnsAddress} gave '{(outside.StandardOutput + outside.StandardError).Trim()}' for {options.ProbeName} AAAA",
+                $"The coredns ConfigMap must forward to {plan.Dns64Address}: Reset-DindCluster {cluster} or New-DindCluster re-applies it."));
         return results;
     }
 
@@ -149,7 +250,7 @@ public sealed class LabTester
         var probes = running
             .Select(n => (Node: n, Planned: plan.NodeAddresses.FirstOrDefault(p => p.Index == n.Index)))
             .Where(x => x.Planned is not null)
-            .Select(x => new PodProbe(Docker, x.Node.ContainerId, plan, x.Planned!, plugin))
+            .Select(x => new PodProbe(Docker, x.Node, plan, x.Planned!, plugin))
             .ToList();
         var results = new List<CheckResult>();
         try
@@ -163,7 +264,7 @@ public sealed class LabTester
             {
                 var next = ready[(i + 1) % ready.Count];
                 if (ReferenceEquals(next, probe)) return null;
-                var ping = await probe.PingAsync(next.Address!, Ct).ConfigureAwait(false);
+                var ping = await probe.PingAsync(next.Address!, Tools, Ct).ConfigureAwait(false);
                 return ping.Succeeded
                     ? Pass(probe.NodeName, "PodToPod", $"pod {probe.Address} → pod {next.Address} on {next.NodeName} ({plugin})")
                     : Fail(probe.NodeName, "PodToPod", $"pod {probe.Address} got no answer from pod {next.Address} on {next.NodeName}",
@@ -184,12 +285,32 @@ public sealed class LabTester
         return results;
     }
 
-    private Task<ExecResult> Exec(DindNode node, params string[] argv) => Docker.ExecAsync(node.ContainerId, argv, null, null, Ct);
+    /// <summary>In the node, or beside it in its network namespace when its image lacks the tool (<see cref="NodeTools"/>).</summary>
+    private Task<ExecResult> Exec(DindNode node, params string[] argv) => Tools.ExecAsync(node, argv);
+
+    private NodeTools Tools => _tools ?? throw new InvalidOperationException("The checks' tools exist only during TestAsync.");
 
     private static IEnumerable<IPAddress> Addresses(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => IPAddress.TryParse(l, out var a) ? a : null)
             .Where(a => a is not null)!;
+
+    /// <summary>A Calico lab: one calico-node pod (DaemonSet kube-system/calico-node) Running and Ready on every node.</summary>
+    internal static IEnumerable<CheckResult> CalicoNodes(string cluster, AddressPlan plan, IReadOnlyList<KubePodStatus> pods)
+    {
+        foreach (var planned in plan.NodeAddresses)
+        {
+            var pod = pods.FirstOrDefault(p => p.NodeName == planned.NodeName);
+            yield return pod is { Phase: "Running", Ready: true }
+                ? Pass(planned.NodeName, "CalicoNodeReady", $"calico-node pod {pod.Name} Running and Ready")
+                : Fail(planned.NodeName, "CalicoNodeReady",
+                    pod is null ? "no calico-node pod on this node" : $"calico-node pod {pod.Name} is {pod.Phase}{(pod.Ready ? "" : ", not Ready")}{(pod.Reason is null ? "" : ": " + pod.Reason)} {pod.Message}".TrimEnd(),
+                    $"kubectl -n kube-system describe pod -l k8s-app=calico-node (Get-DindKubeconfig {cluster}); its images must be in every node (Copy-DindImage {cluster} <image>), and the manifest's Calico must support this Kubernetes version.");
+        }
+    }
+
+    private static CheckResult Warn(string target, string check, string detail, string remedy) =>
+        new() { Target = target, Check = check, Status = CheckStatus.Warn, Detail = detail, Remedy = remedy };
 
     private static CheckResult Pass(string target, string check, string detail) =>
         new() { Target = target, Check = check, Status = CheckStatus.Pass, Detail = detail };

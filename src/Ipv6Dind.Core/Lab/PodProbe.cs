@@ -14,24 +14,26 @@ namespace Ipv6Dind.Core.Lab;
 public sealed class PodProbe
 {
     public const string Namespace = "ipv6dind-probe";
-    private const string CniPath = "/usr/lib/cni";
+    /// <summary>Where CNI plugins live: Debian's containernetworking-plugins, then kind's and upstream's.</summary>
+    public static readonly IReadOnlyList<string> CniPaths = new[] { "/usr/lib/cni", "/opt/cni/bin" };
+    private string _cniPath = CniPaths[0];
 
     private readonly IDockerApi _docker;
-    private readonly string _containerId;
+    private readonly DindNode _node;
     private readonly string _pluginConfig;
     private readonly string _plugin;
 
-    public string NodeName { get; }
+    public string NodeName => _node.NodeName;
+    private string ContainerId => _node.ContainerId;
     /// <summary>The address the plugin gave the probe (no prefix length), once added.</summary>
     public string? Address { get; private set; }
 
-    public PodProbe(IDockerApi docker, string containerId, AddressPlan plan, NodeAddress node, string plugin)
+    public PodProbe(IDockerApi docker, DindNode node, AddressPlan plan, NodeAddress planned, string plugin)
     {
         _docker = docker;
-        _containerId = containerId;
+        _node = node;
         _plugin = plugin;
-        NodeName = node.NodeName;
-        _pluginConfig = PluginConfig(CniRenderer.Render(CniOptions.From(plan, node, plugin)).Content);
+        _pluginConfig = PluginConfig(CniRenderer.Render(CniOptions.From(plan, planned, plugin)).Content);
     }
 
     /// <summary>
@@ -53,19 +55,25 @@ public sealed class PodProbe
         ["CNI_CONTAINERID"] = Namespace,
         ["CNI_NETNS"] = $"/run/netns/{Namespace}",
         ["CNI_IFNAME"] = "eth0",
-        ["CNI_PATH"] = CniPath,
+        ["CNI_PATH"] = _cniPath,
     };
 
     /// <summary>Creates the namespace (replacing a leftover), turns off DAD (else each ADD waits ~2 s), runs CNI ADD.</summary>
     public async Task<string?> AddAsync(CancellationToken ct)
     {
+        // The plugin answers CNI_COMMAND=VERSION wherever it is installed.
+        foreach (var path in CniPaths)
+        {
+            var version = await _docker.ExecAsync(ContainerId, new[] { $"{path}/{_plugin}" }, null, new Dictionary<string, string> { ["CNI_COMMAND"] = "VERSION" }, ct).ConfigureAwait(false);
+            if (version.Succeeded) { _cniPath = path; break; }
+        }
         await RemoveAsync(ct).ConfigureAwait(false);
         var add = await Run(ct, "ip", "netns", "add", Namespace).ConfigureAwait(false);
         if (!add.Succeeded) return $"ip netns add failed: {add.StandardError.Trim()}";
         // A new namespace starts with accept_dad=1 (devconf is not inherited); the interface the plugin makes would
         // sit in DAD for ~1.9 s. Needs a writable /proc/sys (the node's unmasked system paths).
         await Run(ct, "ip", "netns", "exec", Namespace, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0").ConfigureAwait(false);
-        var result = await _docker.ExecAsync(_containerId, new[] { $"{CniPath}/{_plugin}" }, _pluginConfig, Env("ADD"), ct).ConfigureAwait(false);
+        var result = await _docker.ExecAsync(ContainerId, new[] { $"{_cniPath}/{_plugin}" }, _pluginConfig, Env("ADD"), ct).ConfigureAwait(false);
         if (!result.Succeeded) return $"CNI {_plugin} ADD failed: {result.StandardOutput.Trim()} {result.StandardError.Trim()}";
         try
         {
@@ -80,18 +88,27 @@ public sealed class PodProbe
         return null;
     }
 
-    /// <summary>Pings <paramref name="address"/> from inside the probe namespace.</summary>
-    public Task<ExecResult> PingAsync(string address, CancellationToken ct) =>
-        Run(ct, "ip", "netns", "exec", Namespace, "ping", "-6", "-c", "1", "-W", "2", address);
+    /// <summary>
+    /// Pings <paramref name="address"/> from inside the probe namespace: with the node's ping, or, when its image has
+    /// none (kindest/node), with <paramref name="tools"/>' probe container entering the namespace through the node's
+    /// PID 1 (/proc/1/root/run/netns/…).
+    /// </summary>
+    public async Task<ExecResult> PingAsync(string address, NodeTools tools, CancellationToken ct)
+    {
+        var ping = new[] { "ping", "-6", "-c", "1", "-W", "2", address };
+        if (await tools.NodeHasAsync(_node, "ping", "-V").ConfigureAwait(false))
+            return await Run(ct, new[] { "ip", "netns", "exec", Namespace }.Concat(ping).ToArray()).ConfigureAwait(false);
+        return await tools.ExecBesideAsync(_node, new[] { "nsenter", $"--net=/proc/1/root/run/netns/{Namespace}" }.Concat(ping).ToArray(), "ping").ConfigureAwait(false);
+    }
 
     /// <summary>CNI DEL and namespace removal; a probe that is not there is not an error.</summary>
     public async Task RemoveAsync(CancellationToken ct)
     {
         var exists = await Run(ct, "ip", "netns", "pids", Namespace).ConfigureAwait(false);
         if (!exists.Succeeded) return;
-        await _docker.ExecAsync(_containerId, new[] { $"{CniPath}/{_plugin}" }, _pluginConfig, Env("DEL"), ct).ConfigureAwait(false);
+        await _docker.ExecAsync(ContainerId, new[] { $"{_cniPath}/{_plugin}" }, _pluginConfig, Env("DEL"), ct).ConfigureAwait(false);
         await Run(ct, "ip", "netns", "del", Namespace).ConfigureAwait(false);
     }
 
-    private Task<ExecResult> Run(CancellationToken ct, params string[] argv) => _docker.ExecAsync(_containerId, argv, null, null, ct);
+    private Task<ExecResult> Run(CancellationToken ct, params string[] argv) => _docker.ExecAsync(ContainerId, argv, null, null, ct);
 }

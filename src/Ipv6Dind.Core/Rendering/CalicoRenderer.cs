@@ -99,37 +99,51 @@ public static class CalicoRenderer
 
     private static Seq NodeEnvironment(CalicoOptions options, string pool)
     {
+        var seq = new Seq();
+        foreach (var (name, value) in NodeEnvironmentVariables(options, pool))
+            seq.Add(new Map { { "name", name }, { "value", value } });
+        return seq;
+    }
+
+    /// <summary>
+    /// The calico-node variables of an IPv6-only cluster (seed 002's calico-ipv6.yaml), in order; New-DindCluster
+    /// -Cni calico sets exactly these in the calico-node container of the user's calico.yaml.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Value)> NodeEnvironmentVariables(CalicoOptions options) =>
+        NodeEnvironmentVariables(options, Pool(options));
+
+    private static IReadOnlyList<(string Name, string Value)> NodeEnvironmentVariables(CalicoOptions options, string pool)
+    {
         var method = options.Ip6AutodetectionMethod?.Trim();
         if (string.IsNullOrEmpty(method))
             throw new ArgumentException("Ip6AutodetectionMethod: give a calico-node autodetection method, e.g. first-found or kubernetes-internal-ip.", nameof(options));
-
-        static Map Env(string name, string value) => new() { { "name", name }, { "value", value } };
-        return new Seq
+        return new[]
         {
-            Env("FELIX_IPV6SUPPORT", "true"),
+            ("FELIX_IPV6SUPPORT", "true"),
             // No IPv4 on the nodes: skip IPv4 autodetection instead of failing on it.
-            Env("IP", "none"),
-            Env("IP6", "autodetect"),
-            Env("IP6_AUTODETECTION_METHOD", method),
-            Env("CALICO_IPV6POOL_CIDR", pool),
-            Env("CALICO_IPV6POOL_BLOCK_SIZE", options.BlockSize.ToString(CultureInfo.InvariantCulture)),
-            Env("CALICO_IPV6POOL_NAT_OUTGOING", options.NatOutgoing ? "true" : "false"),
+            ("IP", "none"),
+            ("IP6", "autodetect"),
+            ("IP6_AUTODETECTION_METHOD", method),
+            ("CALICO_IPV6POOL_CIDR", pool),
+            ("CALICO_IPV6POOL_BLOCK_SIZE", options.BlockSize.ToString(CultureInfo.InvariantCulture)),
+            ("CALICO_IPV6POOL_NAT_OUTGOING", options.NatOutgoing ? "true" : "false"),
             // BGP's router id is 32 bits, normally the node's IPv4 address; without one, derive it from the node name.
-            Env("CALICO_ROUTER_ID", "hash"),
+            ("CALICO_ROUTER_ID", "hash"),
         };
     }
 
     /// <summary>The "ipam" object of Calico's CNI network config: addresses from Calico IPAM, IPv6 only.</summary>
+    public static JsonObject IpamObject() => new()
+    {
+        ["type"] = "calico-ipam",
+        // Strings, as in Calico's manifests; the plugin reads them as strings.
+        ["assign_ipv4"] = "false",
+        ["assign_ipv6"] = "true",
+    };
+
     private static string IpamJson()
     {
-        var ipam = new JsonObject
-        {
-            ["type"] = "calico-ipam",
-            // Strings, as in Calico's manifests; the plugin reads them as strings.
-            ["assign_ipv4"] = "false",
-            ["assign_ipv6"] = "true",
-        };
-        var text = ipam.ToJsonString(new JsonSerializerOptions { WriteIndented = true }).Replace("\r\n", "\n");
+        var text = IpamObject().ToJsonString(new JsonSerializerOptions { WriteIndented = true }).Replace("\r\n", "\n");
         return text + "\n";
     }
 

@@ -175,6 +175,7 @@ public static partial class KubeadmRenderer
             ClusterName = o.ClusterName,
             KubeDnsAddress = o.KubeDnsAddress,
             ClusterDomain = o.DnsDomain,
+            KubernetesVersion = o.KubernetesVersion,
         });
         var proxy = KubeProxyConfigRenderer.Document(new KubeProxyOptions
         {

@@ -16,11 +16,18 @@ public sealed record KubeletOptions
 
     public string ClusterDomain { get; init; } = "cluster.local";
 
+    /// <summary>The kubelet's version ("v1.35.0"), for fields that exist only from some release on; null: none of them.</summary>
+    public string? KubernetesVersion { get; init; }
+
     public static KubeletOptions From(DindClusterSpec spec, AddressPlan plan) => new()
     {
         ClusterName = spec.ClusterName,
         KubeDnsAddress = plan.KubeDnsAddress,
+        KubernetesVersion = string.IsNullOrWhiteSpace(spec.KubernetesVersion) ? null : spec.KubernetesVersion,
     };
+
+    /// <summary>failCgroupV1 exists from 1.31 (KEP-5573); from 1.35 its default (true) makes the kubelet refuse cgroup v1 hosts.</summary>
+    public static readonly Version FailCgroupV1Since = new(1, 31);
 }
 
 /// <summary>KubeletConfiguration (kubelet.config.k8s.io/v1beta1) for nodes that are containers on an IPv6-only network.</summary>
@@ -48,7 +55,7 @@ public static class KubeletConfigRenderer
         var dns = KubernetesChecks.Ipv6Address(options.KubeDnsAddress, nameof(options.KubeDnsAddress));
         KubernetesChecks.DnsDomain(options.ClusterDomain, nameof(options.ClusterDomain));
 
-        return new Map
+        var map = new Map
         {
             { "apiVersion", ApiVersion },
             { "kind", Kind },
@@ -77,5 +84,10 @@ public static class KubeletConfigRenderer
                 }
             },
         };
+        if (Addressing.SpecValidator.ParseKubernetesVersion(options.KubernetesVersion) is { } v && v >= KubeletOptions.FailCgroupV1Since)
+            map.Add("failCgroupV1", false,
+                "Docker hosts with cgroup v1 are common for labs (this project's CI is one); from 1.35 the kubelet\n" +
+                "refuses them unless told not to (kubernetes#134298). On cgroup v2 the field changes nothing.");
+        return map;
     }
 }

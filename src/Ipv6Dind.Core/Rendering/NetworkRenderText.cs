@@ -73,11 +73,12 @@ internal static class NetworkRenderText
     /// <summary>A Linux interface name (at most 15 characters, no blanks, slashes or braces that would break a config file).</summary>
     public static string InterfaceName(string? text, string parameter)
     {
-        var name = text?.Trim() ?? "";
-        if (name.Length is >= 1 and <= 15 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        var name = text?.Trim(' ') ?? ""; // blanks only: a newline or other control character is refused
+        // Starting with a letter or digit: a name that looks like an option never reaches ip(8) or a config.
+        if (name.Length is >= 1 and <= 15 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             return name;
         throw Invalid(ErrorIds.InvalidInterfaceName, parameter, text,
-            $"'{text}' is not a network interface name (1-15 letters, digits, '-', '_' or '.').");
+            $"'{Diagnostics.Printable.Text(text)}' is not a network interface name (1-15 letters, digits, '-', '_' or '.', starting with a letter or digit).");
     }
 
     /// <summary>An absolute POSIX path without blanks or control characters.</summary>

@@ -31,7 +31,7 @@ public static partial class SpecYaml
     private static readonly string[] SpecFields =
     {
         "nodes", "subnet", "managementPrefix", "podPrefix", "podNodePrefixLength", "servicePrefix",
-        "nat64Prefix", "nat64Pool", "dns64", "cni", "calicoBlockSize", "kubernetesVersion", "nodeImage",
+        "nat64Prefix", "nat64Pool", "dns64", "cni", "calicoBlockSize", "calicoManifest", "kubernetesVersion", "nodeImage",
     };
     private static readonly string[] Dns64Fields = { "upstream", "allowAaaa" };
 
@@ -77,6 +77,8 @@ public static partial class SpecYaml
         emitter.Emit(new MappingEnd());
         Text(emitter, "cni", spec.Cni);
         Number(emitter, "calicoBlockSize", spec.CalicoBlockSize);
+        // Only Calico labs have one: other specs read as before.
+        if (!string.IsNullOrEmpty(spec.CalicoManifest)) Text(emitter, "calicoManifest", spec.CalicoManifest);
         Text(emitter, "kubernetesVersion", spec.KubernetesVersion);
         Text(emitter, "nodeImage", spec.NodeImage);
         emitter.Emit(new MappingEnd());
@@ -174,6 +176,7 @@ public static partial class SpecYaml
                 case "nat64Pool": spec.Nat64Pool = YamlFile.Text(value, source, path) ?? ""; break;
                 case "cni": spec.Cni = YamlFile.Text(value, source, path) ?? ""; break;
                 case "calicoBlockSize": spec.CalicoBlockSize = YamlFile.Integer(value, source, path) ?? 0; break;
+                case "calicoManifest": spec.CalicoManifest = YamlFile.Text(value, source, path) ?? ""; break;
                 case "kubernetesVersion": spec.KubernetesVersion = YamlFile.Text(value, source, path) ?? ""; break;
                 case "nodeImage": spec.NodeImage = YamlFile.Text(value, source, path) ?? ""; break;
                 case "dns64":

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Images;
+using Ipv6Dind.Core.Lab;
 
 namespace Ipv6Dind.Commands;
 
@@ -10,19 +11,45 @@ namespace Ipv6Dind.Commands;
 /// kept (-Force rebuilds). Nothing is ever pulled from a registry.
 /// </summary>
 // "Build" is an approved verb (VerbsLifecycle.Build) since PowerShell 6; PowerShellStandard 5.1 lacks the constant.
-[Cmdlet("Build", "DindImage", SupportsShouldProcess = true)]
+[Cmdlet("Build", "DindImage", SupportsShouldProcess = true, DefaultParameterSetName = RoleSet)]
 [OutputType(typeof(BuiltImage))]
 public sealed class BuildDindImageCommand : DindCmdlet
 {
-    [Parameter(Position = 0)]
+    private const string RoleSet = "Role";
+    private const string KubernetesSet = "Kubernetes";
+
+    [Parameter(Position = 0, ParameterSetName = RoleSet)]
     [ValidateSet("dns64", "nat64", "node")]
     public string[] Role { get; set; } = { "dns64", "nat64", "node" };
+
+    /// <summary>
+    /// A directory with locally built kubeadm, kubelet and kubectl: builds ipv6dind/kubernetes-node:&lt;version&gt;-&lt;module
+    /// version&gt;, a kindest/node-compatible image (systemd, containerd, those binaries) for New-DindCluster -NodeImage.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = KubernetesSet)]
+    public string KubernetesBinaryPath { get; set; } = "";
+
+    /// <summary>The binaries' Kubernetes version; by default asked from the kubeadm in -KubernetesBinaryPath.</summary>
+    [Parameter(ParameterSetName = KubernetesSet)]
+    public string? KubernetesVersion { get; set; }
 
     [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == KubernetesSet)
+        {
+            var path = GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(KubernetesBinaryPath, nameof(KubernetesBinaryPath))));
+            if (!ShouldProcess(Core.Images.ImageBuilder.KubernetesNodeRepository, $"Build the Kubernetes node image from {path}"))
+                return;
+            RunAsync(async ctx =>
+            {
+                using var docker = DockerApi.Connect();
+                Emit(await new ImageBuilder(docker, ctx).EnsureKubernetesNodeImageAsync(path, KubernetesVersion, Force).ConfigureAwait(false));
+            });
+            return;
+        }
         if (!ShouldProcess(string.Join(", ", Role.Select(ImageBuilder.ReferenceFor)), Force ? "Rebuild the images" : "Build the images that are missing or out of date"))
             return;
         RunAsync(async ctx =>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Files;
+using Ipv6Dind.Core.Lab;
 
 namespace Ipv6Dind.Commands;
 
@@ -29,7 +30,7 @@ public abstract class ConfigCommandBase : DindCmdlet
                 WriteObject(config);
                 continue;
             }
-            var directory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDirectory);
+            var directory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(OutputDirectory, nameof(OutputDirectory))));
             // Per-node files share a name (kubeadm.yaml): the node name keeps them apart on disk.
             var fileName = string.IsNullOrEmpty(config.NodeName) ? config.FileName : $"{config.NodeName}-{config.FileName}";
             var path = Path.Combine(directory, fileName);

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -9,6 +11,7 @@ public sealed class GetDns64Command : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     protected override void ProcessRecord() => RunLab(async lab => Emit(await lab.GetDns64Async(ClusterName).ConfigureAwait(false)));
@@ -24,6 +27,7 @@ public sealed class SetDns64Command : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter]
@@ -34,6 +38,8 @@ public sealed class SetDns64Command : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.ClusterName(ClusterName));
+        if (Upstream is not null) Invoke(() => LabInput.Upstreams(Upstream));
         bool? aaaa = MyInvocation.BoundParameters.ContainsKey(nameof(AllowAaaa)) ? AllowAaaa.IsPresent : null;
         if (aaaa is null && Upstream is null)
         {
@@ -58,6 +64,7 @@ public sealed class SetNat64PrefixCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
@@ -66,6 +73,7 @@ public sealed class SetNat64PrefixCommand : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.ClusterName(ClusterName));
         var parsed = Invoke(() => Core.Addressing.Nat64Conversion.ParseNat64Prefix(Prefix));
         if (!ShouldProcess(ClusterName, $"Move NAT64 and DNS64 synthesis to {parsed} and re-route every node")) return;
         RunLab(async lab => Emit(await lab.SetNat64PrefixAsync(ClusterName, parsed.ToString()).ConfigureAwait(false)));
@@ -79,6 +87,7 @@ public sealed class GetNat64MappingCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     protected override void ProcessRecord() =>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Files;
+using Ipv6Dind.Core.Lab;
 using Ipv6Dind.Core.Spec;
 
 namespace Ipv6Dind.Commands;
@@ -29,7 +30,7 @@ public sealed class ExportDindClusterSpecCommand : DindCmdlet
 
     protected override void ProcessRecord()
     {
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(Path)));
         if (++_written > 1)
         {
             WriteDindError(new DindException(ErrorIds.SpecFileOneClusterOnly, DindErrorCategory.InvalidOperation,

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -10,19 +12,24 @@ public sealed class GetDindClusterCommand : LabCmdlet
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("ClusterName")]
     [SupportsWildcards]
-    public string? Name { get; set; }
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
+    public string[]? Name { get; set; }
 
     protected override void ProcessRecord()
     {
-        var literal = Name is not null && !WildcardPattern.ContainsWildcardCharacters(Name);
+        var names = Name ?? Array.Empty<string>();
+        foreach (var name in names) Invoke(() => LabInput.ClusterNamePattern(name));
+        var missing = new List<string>();
         RunLab(async lab =>
         {
-            var clusters = await lab.GetClustersAsync(literal ? Name : null).ConfigureAwait(false);
-            foreach (var cluster in clusters.Where(c => Matches(c.ClusterName, Name)))
+            var clusters = await lab.GetClustersAsync(names.Length == 1 && !WildcardPattern.ContainsWildcardCharacters(names[0]) ? names[0] : null).ConfigureAwait(false);
+            foreach (var cluster in clusters.Where(c => names.Length == 0 || names.Any(n => Matches(c.ClusterName, n))))
                 Emit(cluster);
-            if (literal && clusters.Count == 0)
-                throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
-                    $"Name: there is no cluster named '{Name}'.", Name, "Name", "Get-DindCluster without a name lists them all.");
+            missing.AddRange(names.Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && clusters.All(c => c.ClusterName != n)));
         });
+        // A literal name that matches nothing is a non-terminating error, as in Get-Process -Name: the others are still listed.
+        foreach (var name in missing)
+            WriteDindError(new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
+                $"Name: there is no cluster named '{name}'.", name, "Name", "Get-DindCluster without a name lists them all."));
     }
 }

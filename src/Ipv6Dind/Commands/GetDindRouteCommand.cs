@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -12,9 +13,11 @@ public sealed class GetDindRouteCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string[]? NodeName { get; set; }
 
     protected override void ProcessRecord() =>

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Lab;
 using Ipv6Dind.Core.Spec;
 
 namespace Ipv6Dind.Commands;
@@ -54,7 +55,7 @@ public sealed class ImportDindClusterSpecCommand : DindCmdlet
         }
         else
         {
-            var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(Path)));
             WriteVerbose($"Reading spec file {path} (format {Format}).");
             result = Invoke(() => SpecFiles.Read(path, Format, Name));
         }

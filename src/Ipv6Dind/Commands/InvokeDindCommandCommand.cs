@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -8,9 +10,11 @@ namespace Ipv6Dind.Commands;
 public sealed class InvokeDindCommandCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string NodeName { get; set; } = "";
 
     /// <summary>The program and its arguments, e.g. 'ip','-6','route'.</summary>
@@ -24,6 +28,7 @@ public sealed class InvokeDindCommandCommand : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.NodeName(LabInput.ClusterName(ClusterName), NodeName));
         if (!ShouldProcess($"{ClusterName}/{NodeName}", $"Run {string.Join(' ', Command)}")) return;
         DindCommandResult? result = null;
         RunLab(async lab => result = await lab.InvokeAsync(ClusterName, NodeName, Command, InputText).ConfigureAwait(false));

@@ -36,8 +36,32 @@ public sealed class NewDindClusterCommand : LabCmdlet
     [Parameter(ParameterSetName = ParametersSet)]
     public SwitchParameter AllowAaaa { get; set; }
 
+    /// <summary>
+    /// The node image. With Kubernetes: a kindest/node-compatible image (systemd, containerd, kubeadm, kubelet,
+    /// /kind/version), or one from Build-DindImage -KubernetesBinaryPath. Network lab: ipv6dind/node by default.
+    /// </summary>
     [Parameter(ParameterSetName = ParametersSet)]
     public string? NodeImage { get; set; }
+
+    /// <summary>Expected Kubernetes version of the node image (checked against its /kind/version; needed when it has none).</summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    public string? KubernetesVersion { get; set; }
+
+    /// <summary>
+    /// The pod network: the bridge or ptp CNI plugin with one pod /80 per node, or calico (Calico's manifest install,
+    /// given with -CalicoManifest, made IPv6-only).
+    /// </summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    [ValidateSet("bridge", "ptp", "calico")]
+    public string? Cni { get; set; }
+
+    /// <summary>With -Cni calico: Calico's manifest install (calico.yaml of a Calico release); its images must be on the Docker host.</summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    public string? CalicoManifest { get; set; }
+
+    /// <summary>With -Cni calico: the IPAM block size, 116 to 128.</summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
 
     /// <summary>A spec from New-DindClusterSpec or Import-DindClusterSpec, for every other setting.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SpecSet)]
@@ -46,6 +70,11 @@ public sealed class NewDindClusterCommand : LabCmdlet
     /// <summary>Only the network lab: DNS64, NAT64, IPv6-only nodes and their routes (no Kubernetes).</summary>
     [Parameter]
     public SwitchParameter NetworkOnly { get; set; }
+
+    /// <summary>Seconds the nodes may take to become Ready and CoreDNS available after kubeadm (then: a clear error and a rollback).</summary>
+    [Parameter]
+    [ValidateRange(5, 7200)]
+    public int TimeoutSec { get; set; } = 300;
 
     /// <summary>How many nodes are created and configured at the same time.</summary>
     [Parameter]
@@ -63,14 +92,26 @@ public sealed class NewDindClusterCommand : LabCmdlet
             Dns64Upstream = Dns64Upstream ?? Array.Empty<string>(),
             AllowAaaa = AllowAaaa.IsPresent,
             NodeImage = NodeImage ?? "",
+            KubernetesVersion = KubernetesVersion ?? "",
+            Cni = Cni ?? "", // unset: bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
+            CalicoBlockSize = CalicoBlockSize,
+            CalicoManifest = CalicoManifest ?? "",
         };
+        // Reset-DindCluster and Add-DindNode read the manifest again, from wherever they run: keep a full path.
+        if (CalicoManifest is not null || !string.IsNullOrEmpty(spec.CalicoManifest))
+            spec.CalicoManifest = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(spec.CalicoManifest, nameof(CalicoManifest))));
         // Pure checks first: a bad spec is reported before Docker is even asked.
         var planned = Invoke(() => AddressPlanner.Plan(spec, new PlanEnvironment()));
-        var what = $"Create an IPv6-only lab with {planned.NodeAddresses.Count} node(s) on {planned.ManagementPrefix}, DNS64 {planned.Dns64Address}, NAT64 {planned.Nat64Prefix}{(spec.AllowAaaa ? ", AAAA mode with host ip6tables rules" : "")}";
+        var what = $"Create an IPv6-only {(NetworkOnly ? "network lab" : "Kubernetes cluster")} with {planned.NodeAddresses.Count} node(s) on {planned.ManagementPrefix}, DNS64 {planned.Dns64Address}, NAT64 {planned.Nat64Prefix}{(spec.AllowAaaa ? ", AAAA mode with host ip6tables rules" : "")}";
         if (!ShouldProcess(spec.ClusterName, what))
             return;
-        if (!NetworkOnly)
-            WriteWarning("The Kubernetes phase is not available in this version; building the network lab (as with -NetworkOnly).");
-        RunLab(async lab => Emit(await lab.CreateAsync(spec, new LabOptions { NetworkOnly = true, Parallelism = Parallelism }).ConfigureAwait(false)));
+        var options = new LabOptions
+        {
+            NetworkOnly = NetworkOnly.IsPresent,
+            Parallelism = Parallelism,
+            KubernetesReadyTimeout = TimeSpan.FromSeconds(TimeoutSec),
+            KubernetesVersion = string.IsNullOrWhiteSpace(KubernetesVersion) ? null : KubernetesVersion,
+        };
+        RunLab(async lab => Emit(await lab.CreateAsync(spec, options).ConfigureAwait(false)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Addressing;
 using Ipv6Dind.Core.Host;
+using Ipv6Dind.Core.Lab;
 using Ipv6Dind.Core.Spec;
 
 namespace Ipv6Dind.Commands;
@@ -56,6 +57,10 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
 
+    /// <summary>With -Cni calico: Calico's manifest install (calico.yaml) that New-DindCluster makes IPv6-only and applies.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? CalicoManifest { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? KubernetesVersion { get; set; }
 
@@ -83,6 +88,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
             AllowAaaa = AllowAaaa.IsPresent,
             Cni = Cni,
             CalicoBlockSize = CalicoBlockSize,
+            CalicoManifest = CalicoManifest is null ? "" : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(CalicoManifest, nameof(CalicoManifest)))),
             KubernetesVersion = KubernetesVersion ?? "",
             NodeImage = NodeImage ?? "",
         };

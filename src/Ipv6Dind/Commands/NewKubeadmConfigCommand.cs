@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Lab;
 using Ipv6Dind.Core.Rendering;
 
 namespace Ipv6Dind.Commands;
@@ -36,10 +37,13 @@ public sealed class NewKubeadmConfigCommand : ConfigCommandBase
         var hash = Invoke(() => KubeadmInputs.CaCertHash(CaCertHash));
         var known = plan.NodeAddresses.Select(n => n.NodeName).ToHashSet(StringComparer.Ordinal);
         foreach (var wanted in NodeName ?? Array.Empty<string>())
+        {
+            Invoke(() => LabInput.NodeName(plan.ClusterName, wanted)); // malformed: InvalidNodeName; well-formed but absent: NodeNotFound
             if (!known.Contains(wanted))
                 ThrowDindError(new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
                     $"NodeName: cluster '{plan.ClusterName}' has no node '{wanted}'.", wanted, "NodeName",
                     $"Use one of: {string.Join(", ", known.Take(5))}{(known.Count > 5 ? ", …" : "")}."));
+        }
 
         WriteVerbose($"Rendering {KubeadmRenderer.ApiVersionFor(Spec.KubernetesVersion is { Length: > 0 } v ? v : SpecDefaults.DefaultKubernetesVersion)} configuration for Kubernetes {Spec.KubernetesVersion}; kube-proxy gets conntrack.maxPerCore: 0 so it never writes the conntrack hashsize, which fails inside a node container.");
         if (hash is null)

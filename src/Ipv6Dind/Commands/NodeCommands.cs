@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -10,6 +11,7 @@ public sealed class AddDindNodeCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter(Position = 1)]
@@ -18,6 +20,7 @@ public sealed class AddDindNodeCommand : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.ClusterName(ClusterName));
         if (!ShouldProcess(ClusterName, $"Add {Count} node(s)")) return;
         RunLab(async lab =>
         {
@@ -33,13 +36,16 @@ public sealed class AddDindNodeCommand : LabCmdlet
 public sealed class RemoveDindNodeCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string NodeName { get; set; } = "";
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.NodeName(LabInput.ClusterName(ClusterName), NodeName));
         if (!ShouldProcess($"{ClusterName}/{NodeName}", "Remove the node")) return;
         RunLab(lab => lab.RemoveNodeAsync(ClusterName, NodeName));
     }
@@ -52,6 +58,7 @@ public sealed class ExportDindLogCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     /// <summary>The folder to write into (created); default ./&lt;cluster&gt;-logs-&lt;UTC time&gt;.</summary>
@@ -60,6 +67,9 @@ public sealed class ExportDindLogCommand : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        // The default folder is named after the cluster: only a valid name (no '/', no '..') may make it.
+        Invoke(() => LabInput.ClusterName(ClusterName));
+        if (Path is not null) Invoke(() => LabInput.Path(Path));
         var target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? $"{ClusterName}-logs-{DateTime.UtcNow:yyyyMMddTHHmmssZ}");
         if (!ShouldProcess(target, $"Export the logs and configs of '{ClusterName}'")) return;
         RunLab(async lab =>

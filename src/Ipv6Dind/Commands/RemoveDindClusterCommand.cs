@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -12,6 +13,7 @@ public sealed class RemoveDindClusterCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("ClusterName")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()

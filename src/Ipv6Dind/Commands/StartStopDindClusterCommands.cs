@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -9,10 +11,12 @@ public sealed class StartDindClusterCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.ClusterName(ClusterName));
         if (!ShouldProcess(ClusterName, "Start the lab's containers and re-apply their routes")) return;
         RunLab(async lab =>
         {
@@ -29,6 +33,7 @@ public sealed class StopDindClusterCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     [Parameter]
@@ -36,6 +41,7 @@ public sealed class StopDindClusterCommand : LabCmdlet
 
     protected override void ProcessRecord()
     {
+        Invoke(() => LabInput.ClusterName(ClusterName));
         if (!ShouldProcess(ClusterName, "Stop the lab's containers")) return;
         RunLab(async lab =>
         {

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Ipv6Dind.Core.Lab;
+using Ipv6Dind.Completion;
 
 namespace Ipv6Dind.Commands;
 
@@ -13,6 +14,7 @@ public sealed class TestDindClusterCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
     /// <summary>A name with only A records (default: RFC 7050's ipv4only.arpa).</summary>

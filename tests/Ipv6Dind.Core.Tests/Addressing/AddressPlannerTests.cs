@@ -1,3 +1,4 @@
+using Ipv6Dind.Core.Spec;
 using System.Diagnostics;
 using Ipv6Dind.Core.Addressing;
 
@@ -37,6 +38,19 @@ public class AddressPlannerTests
         var plan = AddressPlanner.Plan(spec);
         Assert.Equal("198.18.7.127", plan.Nat64Ipv4Address);
         Assert.False(Ipv4Prefix.Parse(plan.Nat64Pool).Contains(System.Net.IPAddress.Parse(plan.Nat64Ipv4Address)));
+    }
+
+    [Fact]
+    public void DefaultPoolMovesAwayFromARangeInUse()
+    {
+        // Found by the fault tests: "it-rf-ok" hashed onto Docker's own bridge (198.18.254.0/24 on the CI daemon).
+        var first = SpecDefaults.DerivePool("it-rf-ok", 1);
+        var taken = new PlanEnvironment { Reserved = new[] { new ReservedRange(Ipv4Prefix.Containing(first.Network, 24).ToString(), ReservationKind.DockerNetwork, "Docker network 'bridge'") } };
+        var moved = SpecDefaults.DerivePool("it-rf-ok", 1, taken);
+        Assert.False(moved.Overlaps(Ipv4Prefix.Containing(first.Network, 24)));
+        Assert.Equal(moved, SpecDefaults.DerivePool("it-rf-ok", 1, taken)); // still deterministic
+        var spec = SpecBuilder.Resolve(new DindClusterSpec { ClusterName = "it-rf-ok", Dns64Upstream = new[] { "198.51.100.53" } }, taken);
+        Assert.Equal(moved.ToString(), spec.Nat64Pool);
     }
 
     [Fact]

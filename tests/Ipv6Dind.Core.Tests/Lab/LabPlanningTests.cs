@@ -49,6 +49,31 @@ public class LabPlanningTests
     }
 
     [Fact]
+    public void ANodeGoneWithoutRemoveDindNodeIsNamedFromTheOthersStaleRoutes()
+    {
+        var spec = SpecDefaults.Complete(new DindClusterSpec { ClusterName = "lab", Nodes = 3, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" } }, PlanEnvironment.Empty);
+        var plan = DindLab.EffectivePlan(spec, new HashSet<int> { 1, 2 });     // node 3's container is gone
+        DindRoute Stale(string node, string destination, string gateway) =>
+            new() { ClusterName = "lab", NodeName = node, Destination = destination, Gateway = gateway, Kind = DindRoute.StaleKind, Present = true };
+        var routes = new[]
+        {
+            new DindRoute { ClusterName = "lab", NodeName = "lab-node-1", Destination = "fd00:77:0:40:2::/80", Gateway = "fd00:77:0:10::1002", Kind = "Pod", Present = true },
+            Stale("lab-node-1", "fd00:77:0:40:3::/80", "fd00:77:0:10::1003"),
+            Stale("lab-node-2", "fd00:77:0:40:3::/80", "fd00:77:0:10::1003"),
+            Stale("lab-node-2", "fd00:77:0:65::/96", "fd00:77:0:10::200"),       // an old NAT64 prefix: not a node
+        };
+        var check = Assert.Single(LabTester.VanishedNodes("lab", spec, plan, routes));
+        Assert.Equal(("lab-node-3", "ContainerRunning", CheckStatus.Fail), (check.Target, check.Check, check.Status));
+        Assert.Contains("lab-node-1, lab-node-2 still route its pods (fd00:77:0:40:3::/80) via fd00:77:0:10::1003", check.Detail);
+        Assert.Contains("Sync-DindRoute -ClusterName lab", check.Remedy);
+
+        // A node beyond the spec's count (added by Add-DindNode, then docker rm'd) is named too.
+        var grown = new[] { Stale("lab-node-1", "fd00:77:0:40:7::/80", "fd00:77:0:10::1007") };
+        Assert.Equal("lab-node-7", Assert.Single(LabTester.VanishedNodes("lab", spec, plan, grown)).Target);
+        Assert.Empty(LabTester.VanishedNodes("lab", spec, plan, routes.Take(1).ToList()));
+    }
+
+    [Fact]
     public void ProbePluginConfigIsTheListsFirstPluginWithNameAndVersion()
     {
         var plan = Plan(2);
@@ -101,5 +126,23 @@ public class LabPlanningTests
         var plan = DindLab.EffectivePlan(spec, new HashSet<int> { 1, 3, 4 });
         Assert.Equal(new[] { 1, 3, 4 }, plan.NodeAddresses.Select(n => n.Index));
         Assert.Equal("fd00:77:0:40:4::/80", plan.NodeAddresses[2].PodPrefix);
+    }
+
+    [Fact]
+    public void CalicoNodeReadyPassesPerNodeWithARunningReadyPodAndNamesWhatIsWrongOtherwise()
+    {
+        var plan = Plan(3);
+        var pods = new[]
+        {
+            new Ipv6Dind.Core.Kubernetes.KubePodStatus("kube-system", "calico-node-a1", "Running", true, "lab-node-1", new[] { "fd00:77:0:10::1001" }, null, null),
+            new Ipv6Dind.Core.Kubernetes.KubePodStatus("kube-system", "calico-node-b2", "Pending", false, "lab-node-2", Array.Empty<string>(), "ErrImagePull", "pull access denied for calico/node"),
+        };
+        var results = LabTester.CalicoNodes("lab", plan, pods).ToList();
+        Assert.Equal(new[] { "lab-node-1", "lab-node-2", "lab-node-3" }, results.Select(r => r.Target));
+        Assert.All(results, r => Assert.Equal("CalicoNodeReady", r.Check));
+        Assert.Equal(new[] { CheckStatus.Pass, CheckStatus.Fail, CheckStatus.Fail }, results.Select(r => r.Status));
+        Assert.Equal("calico-node pod calico-node-b2 is Pending, not Ready: ErrImagePull pull access denied for calico/node", results[1].Detail);
+        Assert.Equal("no calico-node pod on this node", results[2].Detail);
+        Assert.Contains("Copy-DindImage lab", results[2].Remedy);
     }
 }

@@ -32,6 +32,7 @@ public class SpecFileTests
         Assert.Equal(expected.AllowAaaa, actual.AllowAaaa);
         Assert.Equal(expected.Cni, actual.Cni);
         Assert.Equal(expected.CalicoBlockSize, actual.CalicoBlockSize);
+        Assert.Equal(expected.CalicoManifest, actual.CalicoManifest);
         Assert.Equal(expected.KubernetesVersion, actual.KubernetesVersion);
         Assert.Equal(expected.NodeImage, actual.NodeImage);
     }
@@ -70,7 +71,7 @@ public class SpecFileTests
         switch (name)
         {
             case "aaaa": s.AllowAaaa = true; break;
-            case "calico": s.Cni = "calico"; s.CalicoBlockSize = 120; s.Nodes = 5; break;
+            case "calico": s.Cni = "calico"; s.CalicoBlockSize = 120; s.Nodes = 5; s.CalicoManifest = "/etc/ipv6dind/calico v3.28.yaml"; break;
             case "two-upstreams": s.Dns64Upstream = new[] { "198.51.100.53", "198.51.100.54" }; break;
             case "ipv6-upstream": s.Dns64Upstream = new[] { "2001:db8::53", "198.51.100.53" }; break;
             case "unset": s = SpecYaml.Blank(); break;

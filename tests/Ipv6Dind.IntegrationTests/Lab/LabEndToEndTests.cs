@@ -116,8 +116,12 @@ public sealed class LabEndToEndTests
         {
             _f.Ps.Run(New("it-a", 2)).AssertSuccess();
             _f.Ps.Run(New("it-b", 2)).AssertSuccess();
-            var both = _f.Ps.Run("Get-DindCluster it-*").All<DindCluster>().ToList();
+            var both = _f.Ps.Run("Get-DindCluster it-a, it-b").All<DindCluster>().ToList();
             Assert.Equal(2, both.Count);
+            // A missing name among them is a non-terminating error: the lab that exists is still listed.
+            var partial = _f.Ps.Run("Get-DindCluster it-a, it-nosuch");
+            Assert.Equal("it-a", Assert.Single(partial.All<DindCluster>()).ClusterName);
+            Assert.StartsWith("ClusterNotFound,", partial.ErrorId);
             var a = Core.Addressing.AddressPlanner.Plan(both[0].Spec);
             var b = Core.Addressing.AddressPlanner.Plan(both[1].Spec);
             foreach (var (x, y) in new[] { (a.ManagementPrefix, b.ManagementPrefix), (a.PodPrefix, b.PodPrefix), (a.ServicePrefix, b.ServicePrefix), (a.Nat64Prefix, b.Nat64Prefix) })
@@ -150,13 +154,15 @@ public sealed class LabEndToEndTests
         Assert.Empty(await _f.LeftoversAsync(name));
     }
 
-    [Fact]
-    public async Task CancellingMidwayRemovesEverythingAlreadyCreated()
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public async Task CancellingAfterAnyStepRemovesEverythingAlreadyCreated(string step)
     {
-        const string name = "it-cancel";
+        var name = "it-cancel-" + step.Replace("-", "");
+        if (name.Length > 32) name = name[..32];
         using var cts = new CancellationTokenSource();
         var lab = _f.Lab(cts.Token);
-        lab.AfterStep = (s, _) => { if (s == LabSteps.Nat64) cts.Cancel(); return Task.CompletedTask; };
+        lab.AfterStep = (s, _) => { if (s == step) cts.Cancel(); return Task.CompletedTask; };
         var spec = new DindClusterSpec { ClusterName = name, Nodes = 2, Dns64Upstream = new[] { _f.Upstream } };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lab.CreateAsync(spec, new LabOptions()));
         Assert.Empty(await _f.LeftoversAsync(name));

@@ -273,6 +273,69 @@ public sealed class LabOperationsTests
         });
     }
 
+    [Fact]
+    public async Task ANodeRemovedWithDockerRmIsNamedFromTheOthersRoutesAndSyncDindRouteRepairsTheLab()
+    {
+        const string name = "it-ops-rm";
+        await WithClusterAsync(name, 3, "", async _ =>
+        {
+            var victim = Nodes(name).Single(n => n.NodeName == $"{name}-node-3");
+            await _f.Docker.RemoveContainerAsync(victim.ContainerId, default);     // what `docker rm -f` does: no trace on the lab's labels
+
+            var stale = Routes(name).Where(r => r.Kind == DindRoute.StaleKind).ToList();
+            Assert.Equal(new[] { $"{name}-node-1", $"{name}-node-2" }, stale.Select(r => r.NodeName).OrderBy(n => n, StringComparer.Ordinal).ToArray());
+            Assert.All(stale, r => Assert.Equal((victim.PodPrefix, victim.Address), (r.Destination, r.Gateway)));
+            Assert.All(stale, r => Assert.True(r.Present));
+
+            var checks = _f.Ps.Run($"Test-DindCluster {name} {Probes}").All<CheckResult>().ToList();
+            var missing = Assert.Single(checks, c => c.Status == CheckStatus.Fail && c.Check == "ContainerRunning");
+            Assert.Equal(victim.NodeName, missing.Target);
+            Assert.Contains("docker rm", missing.Detail);
+            Assert.Contains(victim.PodPrefix, missing.Detail);
+            Assert.Equal(2, checks.Count(c => c.Status == CheckStatus.Fail && c.Check == "Routes" && c.Detail.Contains("stale")));
+
+            _f.Ps.Run($"Sync-DindRoute {name} -Confirm:$false").AssertSuccess();
+            Assert.DoesNotContain(Routes(name), r => r.Kind == DindRoute.StaleKind);
+            var after = AssertChecksPass(name);
+            Assert.DoesNotContain(after, c => c.Target == victim.NodeName);
+        });
+    }
+
+    [Fact]
+    public async Task ToolsANodeImageLacksRunInAProbeContainerThatSharesTheNodesNetworkNamespace()
+    {
+        const string name = "it-ops-tools";
+        await WithClusterAsync(name, 2, "", async _ =>
+        {
+            // node 1 becomes like kindest/node: no dig, no ping (and no curl; the checks' first node uses all three).
+            var node1 = $"{name}-node-1";
+            Exec(name, node1, "rm -f /usr/bin/dig /usr/bin/curl /usr/bin/ping /bin/ping");
+            var gone = await _f.Docker.ExecAsync(node1, new[] { "dig", "-v" }, null, null, default);
+            Assert.True(gone.ExitCode is 126 or 127, $"dig in {node1}: exit {gone.ExitCode} {gone.StandardError}");
+
+            var run = _f.Ps.Run($"Test-DindCluster {name} {Probes} -Verbose");
+            run.AssertSuccess();
+            var checks = run.All<CheckResult>().ToList();
+            Assert.True(checks.All(c => c.Status != CheckStatus.Fail), string.Join("\n", checks.Where(c => c.Status == CheckStatus.Fail)));
+            // Resolved through node 1's own resolver (the lab's DNS64) and fetched over node 1's routes: the probe
+            // container saw the node's network, not its own.
+            Assert.Contains(checks, c => c.Check == "Dns64Synthesis" && c.Target == node1 && c.Status == CheckStatus.Pass);
+            Assert.Contains(checks, c => c.Check == "Nat64Reachability" && c.Target == node1 && c.Status == CheckStatus.Pass);
+            Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run dig") && v.Contains($"{node1}-probe"));
+            Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run curl"));
+            Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run ping"));
+            // node 1's pings went out from beside it: to node 2, and from its stand-in pod (entered through the node's PID 1).
+            Assert.Contains(checks, c => c.Check == "NodeToNode" && c.Target == node1 && c.Status == CheckStatus.Pass);
+            Assert.Contains(checks, c => c.Check == "PodToPod" && c.Target == node1 && c.Status == CheckStatus.Pass);
+            Assert.DoesNotContain(run.Verbose, v => v.Contains($"{name}-node-2's image cannot run"));
+
+            // The probe container is gone, and it never counted as part of the lab.
+            var left = await _f.Docker.ListContainersAsync(LabLabels.ClusterFilter(name), default);
+            Assert.DoesNotContain(left, c => c.Labels[LabLabels.Role] == LabLabels.RoleProbe);
+            Assert.Equal(("Running", 2), (GetCluster(name).State, GetCluster(name).Nodes));
+        });
+    }
+
     // ------------------------------------------------------------------------------------------------ 5. add / remove
 
     [Fact]
@@ -320,6 +383,27 @@ public sealed class LabOperationsTests
     }
 
     // ------------------------------------------------------------------------------------------------ 6. mappings
+
+    [Fact]
+    public async Task RepairConntrackHashsizeOfANetworkLabReportsThatItHasNoKubeProxyAndWhatIfProbesNothing()
+    {
+        await WithClusterAsync("it-kp-net", 1, "", _ =>
+        {
+            var whatIf = _f.Ps.Run("Repair-ConntrackHashsize -ClusterName it-kp-net -WhatIf");
+            whatIf.AssertSuccess();
+            var reported = whatIf.Single<ConntrackStatus>();
+            Assert.Contains("network lab (-NetworkOnly): it runs no kube-proxy", reported.Detail);
+            Assert.Contains("was not probed", reported.Detail);
+
+            var r = _f.Ps.Run("Repair-ConntrackHashsize -ClusterName it-kp-net -Confirm:$false");
+            r.AssertSuccess();
+            var s = r.Single<ConntrackStatus>();
+            Assert.Equal(("it-kp-net", 0, (int?)null, false), (s.Target, s.MaxPerCore, s.PreviousMaxPerCore, s.NeedsRepair));
+            Assert.Contains("network lab", s.Detail);
+            Assert.DoesNotContain("was not probed", s.Detail);
+            return Task.CompletedTask;
+        });
+    }
 
     [Fact]
     public async Task GetNat64MappingShowsTheTranslationOfANodeInsideThePool()
@@ -419,6 +503,11 @@ public sealed class LabOperationsTests
             var ok = _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-1 true");
             ok.AssertSuccess();
             Assert.Equal(0, ok.Single<DindCommandResult>().ExitCode);
+
+            // After PowerShell's end-of-parameters token, -v and -c are the program's, not -Verbose's; "--" itself is not passed.
+            var echo = _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-1 -- echo -v -c --");
+            echo.AssertSuccess();
+            Assert.Equal("-v -c --\n", echo.Single<DindCommandResult>().Output);
             return Task.CompletedTask;
         });
     }

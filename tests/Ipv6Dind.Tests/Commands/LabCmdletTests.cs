@@ -6,6 +6,7 @@ namespace Ipv6Dind.Tests.Commands;
 /// The lab cmdlets without a Docker daemon: parameters, -WhatIf, validation before Docker is asked, and the
 /// error when Docker cannot be reached. (Bring-up itself is tested against the real daemon in Ipv6Dind.IntegrationTests.)
 /// </summary>
+[Collection(DockerHostEnvironment.Name)]
 public sealed class LabCmdletTests : IClassFixture<ModuleFixture>
 {
     private readonly ModuleSession _ps;

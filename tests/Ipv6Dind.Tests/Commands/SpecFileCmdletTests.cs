@@ -16,7 +16,7 @@ public sealed class SpecFileCmdletTests : IClassFixture<ModuleFixture>, IDisposa
     [Fact]
     public void ExportThenImportGivesTheSameSpecAndTheSameFile()
     {
-        var r = _ps.Run($"New-DindClusterSpec lab -Nodes 3 -Subnet fd00:77::/48 -Dns64Upstream 198.51.100.53,2001:db8::53 -AllowAaaa -Cni calico -SkipHostCheck | Export-DindClusterSpec '{P("lab.yaml")}' -PassThru");
+        var r = _ps.Run($"New-DindClusterSpec lab -Nodes 3 -Subnet fd00:77::/48 -Dns64Upstream 198.51.100.53,2001:db8::53 -AllowAaaa -Cni calico -CalicoManifest ./calico.yaml -SkipHostCheck | Export-DindClusterSpec '{P("lab.yaml")}' -PassThru");
         r.AssertSuccess();
         Assert.Equal(P("lab.yaml"), r.Single<FileInfo>().FullName);
         var imported = _ps.Run($"Import-DindClusterSpec '{P("lab.yaml")}' -SkipHostCheck");
@@ -24,6 +24,9 @@ public sealed class SpecFileCmdletTests : IClassFixture<ModuleFixture>, IDisposa
         var spec = imported.Single<DindClusterSpec>();
         Assert.Equal(("lab", 3, true, "calico"), (spec.ClusterName, spec.Nodes, spec.AllowAaaa, spec.Cni));
         Assert.Equal(new[] { "198.51.100.53", "2001:db8::53" }, spec.Dns64Upstream);
+        // A relative manifest path is recorded as the full path it had where the spec was made.
+        Assert.True(Path.IsPathFullyQualified(spec.CalicoManifest) && spec.CalicoManifest.EndsWith("/calico.yaml", StringComparison.Ordinal), spec.CalicoManifest);
+        Assert.Contains("calicoManifest: ", File.ReadAllText(P("lab.yaml")));
         _ps.Run($"Import-DindClusterSpec '{P("lab.yaml")}' -SkipHostCheck | Export-DindClusterSpec '{P("again.yaml")}'").AssertSuccess();
         Assert.Equal(File.ReadAllText(P("lab.yaml")), File.ReadAllText(P("again.yaml")));
     }

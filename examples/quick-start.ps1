@@ -1,0 +1,105 @@
+<#
+.SYNOPSIS
+    Quick start: from a fresh Linux host to a validated IPv6-only lab, one step at a time, and away again.
+
+.DESCRIPTION
+    The README's walkthrough "From a fresh host to a validated lab" as a script. Each step says what it does; read
+    it first, then run it (pwsh, or the console host for machines without pwsh):
+
+        pwsh ./examples/quick-start.ps1 -Dns64Upstream 198.51.100.53
+        dotnet run --project src/Ipv6Dind.Host -c Release -- -File examples/quick-start.ps1 -Keep
+
+    1. Test-DindHost       what this host lacks (IPv6, forwarding, swap, Docker, modules, conntrack, ...); stops
+                           here when something fails, with each remedy
+    2. Build-DindImage     the dns64 (bind9), nat64 (tayga) and node images, offline from Debian packages; cached
+    3. New-DindCluster     the lab: a network lab (-NetworkOnly) by default, Kubernetes with -NodeImage
+    4. Test-DindCluster    every check, from inside the lab's own containers
+    5. Remove-DindCluster  everything again (containers, network, volumes, host rules), unless -Keep
+
+    The Kubernetes variant needs a kindest/node-compatible image already in Docker (images are never pulled):
+
+        docker pull kindest/node:v1.31.2        # on a machine with a registry, or docker load it
+        pwsh ./examples/quick-start.ps1 -NodeImage kindest/node:v1.31.2 -Keep
+        kubectl --context ipv6dind-quickstart get nodes -o wide
+
+    Works in pwsh and in the console host (no Select-Object, Format-* or Write-Host here: Out-Host and strings).
+
+.EXAMPLE
+    ./examples/quick-start.ps1 -Name try -Nodes 3 -Dns64Upstream 198.51.100.53 -Keep
+#>
+[CmdletBinding()]
+param(
+    [string] $Name = 'quickstart',
+    [int] $Nodes = 2,
+    # The resolver DNS64 forwards to. Default: the host's own non-loopback resolvers (never a public one).
+    [string[]] $Dns64Upstream,
+    # A kindest/node-compatible image: Kubernetes on the lab instead of a network lab.
+    [string] $NodeImage,
+    # Leave the lab up at the end (remove it later with Remove-DindCluster <name>).
+    [switch] $Keep,
+    # Go on even when Test-DindHost reports failures.
+    [switch] $Force
+)
+
+$ErrorActionPreference = 'Stop'
+
+function Show-Step([string] $Text) { "`n==> $Text" | Out-Host }
+
+# 1. The host. Read-only: it changes nothing, every failure comes with its remedy (see the README's Troubleshooting).
+Show-Step 'Test-DindHost: what this host lacks'
+$hostChecks = @(Test-DindHost)
+$hostChecks | Out-Host
+$failed = @($hostChecks | Where-Object { -not $_.Passed })
+if ($failed.Count -gt 0 -and -not $Force) {
+    "`n$($failed.Count) host check(s) failed; fix them (each Remedy says how) or run again with -Force:" | Out-Host
+    foreach ($f in $failed) { "  $($f.Target) $($f.Check): $($f.Remedy)" | Out-Host }
+    exit 1
+}
+
+# 2. Images: built offline (debootstrap + Debian packages) the first time, about two minutes; later runs find them.
+Show-Step 'Build-DindImage: the dns64, nat64 and node images'
+Build-DindImage | Out-Host
+
+# 3. The lab. -WhatIf would show the plan without creating anything; any failure or Ctrl-C removes what was made.
+$new = @{ Name = $Name; Nodes = $Nodes }
+if ($Dns64Upstream) { $new.Dns64Upstream = $Dns64Upstream }
+if ($NodeImage) {
+    Show-Step "New-DindCluster ${Name}: $Nodes Kubernetes node(s) from $NodeImage"
+    $new.NodeImage = $NodeImage
+    $new.Cni = 'ptp'
+}
+else {
+    Show-Step "New-DindCluster ${Name}: a network lab with $Nodes IPv6-only node(s), DNS64 and NAT64"
+    $new.NetworkOnly = $true
+}
+New-DindCluster @new | Out-Host
+Get-DindCluster $Name | Get-DindNode | Out-Host
+
+# 4. Validate: containers, IPv6-only nodes, DNS64 synthesis, NAT64, routes (and Kubernetes when it is there).
+Show-Step "Test-DindCluster ${Name}"
+$checks = @(Test-DindCluster $Name)
+$checks | Out-Host
+$bad = @($checks | Where-Object { -not $_.Passed })
+if ($bad.Count -gt 0) {
+    "`n$($bad.Count) check(s) failed. A DNS64 or NAT64 failure usually means the upstream resolver is unreachable " +
+    "from the DNS64 container (see the README's Troubleshooting); Export-DindLog $Name ./logs collects everything." | Out-Host
+}
+else {
+    "`nAll $($checks.Count) checks passed." | Out-Host
+}
+
+if ($NodeImage) {
+    # The API server is published on [::1] only; the kubeconfig is written 0600.
+    Get-DindKubeconfig $Name -Merge -SetCurrentContext | Out-Host
+}
+
+# 5. Away again, unless asked to keep it.
+if ($Keep) {
+    "`nThe lab '$Name' stays up. Remove it with: Remove-DindCluster $Name" | Out-Host
+}
+else {
+    Show-Step "Remove-DindCluster ${Name}"
+    Remove-DindCluster $Name -Confirm:$false
+    'Removed: no container, network, volume or host rule of the lab is left.' | Out-Host
+}
+if ($bad.Count -gt 0) { exit 2 }

@@ -1,0 +1,236 @@
+using System.Formats.Tar;
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Kubernetes;
+using Ipv6Dind.Core.Rendering;
+
+namespace Ipv6Dind.Core.Lab;
+
+/// <summary>Rebuild (the seed's nightly sequence), kubeconfig export and image loading of Kubernetes labs.</summary>
+public sealed partial class DindLab
+{
+    // ---------------------------------------------------------------- reset
+
+    /// <summary>
+    /// The seed's rebuild: nodes (and with them Kubernetes) are torn down and made again with the same names and
+    /// addresses, while the network, DNS64 and NAT64 stay up. Under the cluster's cross-process lock, so a cron job
+    /// and an admin never interleave. A failure or Ctrl-C removes the nodes made so far: the cluster is then left
+    /// Since the old nodes are gone at that point, "the old state" cannot come back: the rest of the cluster is removed
+    /// too, so a failed reset leaves nothing (issue 7: the old state or nothing), and New-DindCluster starts over.
+    /// </summary>
+    public async Task<DindCluster> ResetAsync(string cluster, LabOptions options, TimeSpan lockWait)
+    {
+        _activity = "Reset-DindCluster";
+        using var held = await ClusterLock.AcquireAsync(cluster, "Reset-DindCluster", lockWait, Ct).ConfigureAwait(false);
+        var (info, existingPlan) = await RequireAsync(cluster).ConfigureAwait(false);
+        var services = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) is LabLabels.RoleDns64 or LabLabels.RoleNat64).ToList();
+        if (services.Count < 2 || services.Any(c => !c.Running))
+            throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ResourceUnavailable,
+                $"ClusterName: the DNS64 and NAT64 of '{cluster}' must run for a reset (it keeps them and rebuilds only the nodes).", cluster, "ClusterName",
+                $"Start-DindCluster {cluster} first; if they are gone, Remove-DindCluster {cluster} and New-DindCluster.");
+        var spec = info.Spec.Clone();
+        var indices = existingPlan.NodeAddresses.Select(n => n.Index).Concat(Enumerable.Range(1, Math.Max(1, spec.Nodes))).ToHashSet();
+        var plan = EffectivePlan(spec, indices);
+        var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        NodeImageFacts? kubernetes = null;
+        if (!info.NetworkOnly)
+        {
+            Report("reset", $"inspecting node image {images.Node}", 2);
+            kubernetes = await NodeImageInspector.InspectAsync(_docker, images.Node, cluster, null, Ct, fallbackVersion: info.KubernetesVersion).ConfigureAwait(false);
+            spec.KubernetesVersion = kubernetes.KubernetesVersion;
+            spec.Cni = ChooseCni(spec.Cni, explicitCni: true, kubernetes);
+            if (spec.Cni == "calico") options = options with { Calico = await PrepareCalicoAsync(spec, plan).ConfigureAwait(false) };
+        }
+
+        var old = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode).ToList();
+        Report("reset", $"removing {old.Count} node(s)", 5);
+        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
+        {
+            await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
+            Log.Verbose($"Removed node {c.Name} (and its /var volume).");
+        }).ConfigureAwait(false);
+
+        var journal = new Journal(Log);
+        var step = LabSteps.Nodes;
+        try
+        {
+            await BringUpNodesAsync(spec, plan, images.Node, kubernetes, options, journal, s => step = s).ConfigureAwait(false);
+            // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
+            Ct.ThrowIfCancellationRequested();
+            journal.Commit();
+            Report(LabSteps.Verify, "done", 100, completed: true);
+        }
+        catch (Exception ex)
+        {
+            // The old nodes are gone by now, so "the old state" cannot come back: a failed reset leaves nothing (the
+            // nodes it made, then the network, DNS64, NAT64 and host rules), and says so; New-DindCluster (or the
+            // nightly script) makes the cluster again from scratch, with the same addresses.
+            var cancelled = ex is OperationCanceledException && Ct.IsCancellationRequested;
+            Log.Warning($"Reset-DindCluster '{cluster}' {(cancelled ? "was stopped" : "failed")} during step '{step}'; removing the cluster entirely.");
+            var left = await RollBackAndSweepAsync(journal, cluster, ownsName: true, options.RollbackBudget).ConfigureAwait(false);
+            if (cancelled) throw;
+            var removed = left.Count == 0
+                ? " The cluster was removed entirely; New-DindCluster makes it again."
+                : $" Removing the cluster left: {string.Join(", ", left)}; Remove-DindCluster {cluster} removes them, then New-DindCluster makes it again.";
+            throw StepFailed(ex, $"Reset step '{step}'", $"'{cluster}'", cluster, removed, removed);
+        }
+        return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
+    }
+
+    /// <summary>kubeadm init, joins, CoreDNS, readiness (shared by New-DindCluster and Reset-DindCluster).</summary>
+    private async Task RunKubernetesPhaseAsync(DindClusterSpec spec, AddressPlan plan, IReadOnlyDictionary<int, string> nodeIds, NodeImageFacts kubernetes,
+        LabOptions options, Action<string> stepStarted)
+    {
+        var step = LabSteps.KubeadmInit;
+        stepStarted(step);
+        Report(step, $"kubeadm init on {plan.NodeAddresses[0].NodeName} (Kubernetes {kubernetes.KubernetesVersion})", 72);
+        var kubeadm = KubeadmOptions.From(spec, plan, KubernetesConfigs.NewBootstrapToken());
+        var caCertHash = await KubeadmInitAsync(spec, plan, nodeIds, kubeadm, options).ConfigureAwait(false);
+        await StepDone(step).ConfigureAwait(false);
+
+        step = LabSteps.KubeadmJoin;
+        stepStarted(step);
+        Report(step, $"joining {plan.NodeAddresses.Count - 1} worker(s)", 80);
+        await KubeadmJoinAsync(plan, nodeIds, kubeadm, caCertHash, options).ConfigureAwait(false);
+        await StepDone(step).ConfigureAwait(false);
+
+        step = LabSteps.CoreDns;
+        stepStarted(step);
+        Report(step, $"pointing CoreDNS at DNS64 {plan.Dns64Address}", 86);
+        var (kubeconfig, server) = await ReadKubeconfigAsync(nodeIds[plan.NodeAddresses[0].Index]).ConfigureAwait(false);
+        using var api = Connect(kubeconfig, server);
+        Log.Verbose($"API server published at {server} (host loopback only).");
+        await ConfigureCoreDnsAsync(api, plan, kubernetes.KubernetesVersion).ConfigureAwait(false);
+        await StepDone(step).ConfigureAwait(false);
+
+        step = LabSteps.KubernetesReady;
+        stepStarted(step);
+        Report(step, "waiting for every node Ready and CoreDNS available", 90);
+        await WaitForKubernetesAsync(api, plan, options).ConfigureAwait(false);
+        await StepDone(step).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- kubeconfig
+
+    /// <summary>The context name a cluster's kubeconfig gets (kind's "kind-&lt;name&gt;" pattern).</summary>
+    public static string ContextName(string cluster) => "ipv6dind-" + cluster;
+
+    /// <summary>admin.conf of the cluster's control plane with the server at the host-loopback port, named ipv6dind-&lt;cluster&gt;.</summary>
+    public async Task<(string Kubeconfig, string Server, string Context)> GetKubeconfigAsync(string cluster)
+    {
+        var controlPlane = await ControlPlaneAsync(cluster).ConfigureAwait(false);
+        var (kubeconfig, server) = await ReadKubeconfigAsync(controlPlane.Id).ConfigureAwait(false);
+        var context = ContextName(cluster);
+        var named = Kubeconfig.Merge(null, Kubeconfig.RewriteServer(kubeconfig, server), context, setCurrentContext: true);
+        return (named, server, context);
+    }
+
+    /// <summary>The running control-plane node of a Kubernetes lab, or a clear error.</summary>
+    private async Task<ContainerInfo> ControlPlaneAsync(string cluster)
+    {
+        var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
+        if (info.NetworkOnly)
+            throw new DindException(ErrorIds.ClusterNotKubernetes, DindErrorCategory.InvalidOperation,
+                $"ClusterName: '{cluster}' is a network lab (-NetworkOnly); it has no Kubernetes.", cluster, "ClusterName",
+                $"Create a Kubernetes cluster with New-DindCluster {cluster} -NodeImage <kindest/node-compatible image>.");
+        var nodes = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode).ToList();
+        return nodes.FirstOrDefault(c => c.Labels.GetValueOrDefault(LabLabels.KubernetesRole) == LabContainers.KubernetesControlPlane)
+            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
+                $"ClusterName: '{cluster}' has no control-plane node.", cluster, "ClusterName", $"Reset-DindCluster {cluster} makes its nodes again.");
+    }
+
+    /// <summary>Connects to a Kubernetes lab's API server from the host.</summary>
+    public async Task<IKubernetesApi> ConnectAsync(string cluster)
+    {
+        var controlPlane = await ControlPlaneAsync(cluster).ConfigureAwait(false);
+        var (kubeconfig, server) = await ReadKubeconfigAsync(controlPlane.Id).ConfigureAwait(false);
+        return Connect(kubeconfig, server);
+    }
+
+    // ---------------------------------------------------------------- images
+
+    /// <summary>Where an image archive is put in a node before containerd imports it (the node's /var volume, not RAM).</summary>
+    public const string ImageStagingDirectory = "/var/tmp";
+
+    /// <summary>
+    /// kind's load docker-image: the images are saved once from the host's Docker (docker save) and imported into
+    /// the containerd of every chosen node (ctr -n k8s.io images import), so pods can use them without a registry.
+    /// Returns the nodes loaded.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CopyImagesAsync(string cluster, IReadOnlyList<string> images, IReadOnlyCollection<string>? nodeNames, int parallelism)
+    {
+        _activity = "Copy-DindImage";
+        LabInput.NodeNames(LabInput.ClusterName(cluster), nodeNames);
+        foreach (var image in images) LabInput.Image(image);
+        await ControlPlaneAsync(cluster).ConfigureAwait(false);
+        foreach (var image in images)
+            if (await _docker.InspectImageAsync(image, Ct).ConfigureAwait(false) is null)
+                throw new DindException(ErrorIds.ImageNotFound, DindErrorCategory.ObjectNotFound,
+                    $"Image: '{image}' is not present on Docker at {_docker.Endpoint}.", image, "Image", "docker images lists what is there; build or load it first.");
+        var nodes = (await ContainersAsync(cluster).ConfigureAwait(false))
+            .Where(c => Role(c) == LabLabels.RoleNode && (nodeNames is null || nodeNames.Contains(c.Name)))
+            .ToList();
+        if (nodeNames is not null && nodeNames.FirstOrDefault(n => nodes.All(c => c.Name != n)) is { } missing)
+            throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
+                $"NodeName: cluster '{cluster}' has no node '{missing}'.", missing, "NodeName", "Get-DindNode lists the nodes.");
+        if (nodes.FirstOrDefault(c => !c.Running) is { } stopped)
+            throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ResourceUnavailable,
+                $"Node {stopped.Name} is not running.", stopped.Name, null, $"Start-DindCluster {cluster} first.");
+
+        await LoadImagesIntoNodesAsync(images, nodes.Select(n => (n.Id, n.Name)).ToList(), parallelism).ConfigureAwait(false);
+        Report("copy-image", "done", 100, completed: true);
+        return nodes.Select(n => n.Name).ToList();
+    }
+
+    /// <summary>
+    /// Saves <paramref name="images"/> once from the host's Docker and imports them into the containerd of every
+    /// node given (Copy-DindImage, and Calico's images at bring-up), reporting progress under <paramref name="step"/>
+    /// between <paramref name="from"/> and <paramref name="to"/> percent.
+    /// </summary>
+    private async Task LoadImagesIntoNodesAsync(IReadOnlyList<string> images, IReadOnlyList<(string Id, string Name)> nodes, int parallelism,
+        string step = "copy-image", int from = 5, int to = 100)
+    {
+        var work = Path.Combine(Path.GetTempPath(), "ipv6dind-images-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(work);
+        try
+        {
+            var saved = Path.Combine(work, "images.tar");
+            Report(step, $"saving {string.Join(", ", images)} from Docker", from);
+            await using (var file = File.Create(saved))
+                await _docker.SaveImagesAsync(images, file, Ct).ConfigureAwait(false);
+            var name = $"ipv6dind-images-{Guid.NewGuid():N}.tar";
+            // The archive API extracts what it is given: wrap the docker-save tar in a tar of one file.
+            var wrapped = Path.Combine(work, "wrapped.tar");
+            await using (var output = File.Create(wrapped))
+            await using (var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: false))
+                await writer.WriteEntryAsync(saved, name, Ct).ConfigureAwait(false);
+            Log.Verbose($"Saved {string.Join(", ", images)}: {new FileInfo(saved).Length / 1048576.0:F1} MiB.");
+
+            var done = 0;
+            await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = Ct }, async (node, _) =>
+            {
+                var path = ImageStagingDirectory + "/" + name;
+                await using (var stream = File.OpenRead(wrapped))
+                    await _docker.PutArchiveAsync(node.Id, ImageStagingDirectory, stream, Ct).ConfigureAwait(false);
+                try
+                {
+                    var import = await _docker.ExecAsync(node.Id, new[] { "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", path }, null, null, Ct).ConfigureAwait(false);
+                    if (!import.Succeeded)
+                        throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                            $"ctr images import on {node.Name} failed (exit {import.ExitCode}): {(import.StandardError + import.StandardOutput).Trim()}", node.Name);
+                }
+                finally
+                {
+                    await _docker.ExecAsync(node.Id, new[] { "rm", "-f", path }, null, null, CancellationToken.None).ConfigureAwait(false);
+                }
+                var n = Interlocked.Increment(ref done);
+                Log.Verbose($"Imported {string.Join(", ", images)} into {node.Name}'s containerd.");
+                Report(step, $"{n} of {nodes.Count} node(s) loaded with {images.Count} image(s) ({node.Name})", from + (to - from) * n / nodes.Count);
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); }
+            catch (IOException e) { Log.Warning($"Could not remove {work}: {e.Message}"); }
+        }
+    }
+}

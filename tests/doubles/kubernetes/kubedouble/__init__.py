@@ -1,0 +1,1 @@
+# TEST DOUBLE - NOT KUBERNETES. The Python package behind the kubeadm/kubelet/kubectl/ctr test doubles of Ipv6Dind.
