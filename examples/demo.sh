@@ -16,7 +16,7 @@ if [ "${1:-}" = down ]; then
 fi
 
 for pkg in debootstrap:debootstrap dnsmasq:dnsmasq-base ip6tables:iptables; do
-    command -v "${pkg%%:*}" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkg#*:}" >/dev/null
+    command -v "${pkg%%:*}" >/dev/null 2>&1 || tests/lab/apt-install "${pkg#*:}"
 done
 tests/lab/ensure-dockerd
 examples/outside-world up
