@@ -131,7 +131,7 @@ public sealed partial class DindLab
         if (problem is not null)
             throw new DindException(problem.ErrorId, problem.Category, "Prefix" + problem.Message["Nat64Prefix".Length..], prefix, "Prefix", problem.RecommendedAction);
         _activity = "Set-Nat64Prefix";
-        using var held = await ClusterLock.AcquireAsync(cluster, "Set-Nat64Prefix", TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
+        using var held = await ClusterLock.AcquireAsync(cluster, "Set-Nat64Prefix", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
         try
@@ -226,9 +226,14 @@ public sealed partial class DindLab
 
     // ---------------------------------------------------------------- nodes
 
-    /// <summary>Adds nodes after the highest index, then re-routes every node (one exec each).</summary>
+    /// <summary>
+    /// Adds nodes after the highest index, then re-routes every node (one exec each). Under the cluster's lock: two
+    /// runs would otherwise pick the same indices, and a reset running meanwhile would remove what this one adds.
+    /// </summary>
     public async Task<IReadOnlyList<DindNode>> AddNodesAsync(string cluster, int count, LabOptions options)
     {
+        LabInput.ClusterName(cluster);
+        using var held = await ClusterLock.AcquireAsync(cluster, "Add-DindNode", options.LockWait, Ct).ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var existing = (await GetNodesAsync(cluster).ConfigureAwait(false)).ToList();
         var first = existing.Count == 0 ? 1 : existing.Max(n => n.Index) + 1;
@@ -271,10 +276,11 @@ public sealed partial class DindLab
         return (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
     }
 
-    /// <summary>Removes one node and deletes the routes to its pod prefix from the others.</summary>
+    /// <summary>Removes one node and deletes the routes to its pod prefix from the others (under the cluster's lock).</summary>
     public async Task RemoveNodeAsync(string cluster, string nodeName)
     {
         LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
+        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindNode", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var nodes = await GetNodesAsync(cluster, plan).ConfigureAwait(false);
         var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)

@@ -654,7 +654,7 @@ public sealed partial class DindLab
     /// <summary>Removes every container, volume, network and host rule of a cluster. A missing cluster is not an error.</summary>
     public async Task<int> RemoveAsync(string cluster)
     {
-        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindCluster", TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
+        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindCluster", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
         return await RemoveUnlockedAsync(cluster).ConfigureAwait(false);
     }
 

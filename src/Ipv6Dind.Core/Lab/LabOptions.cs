@@ -1,8 +1,11 @@
 namespace Ipv6Dind.Core.Lab;
 
-/// <summary>How New-DindCluster builds a lab.</summary>
+/// <summary>How New-DindCluster, Reset-DindCluster and Add-DindNode build a lab or its nodes.</summary>
 public sealed record LabOptions
 {
+    /// <summary>How long an operation waits for another run holding the cluster's lock, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultLockWait = TimeSpan.FromSeconds(60);
+
     /// <summary>Only the network lab (no Kubernetes phase).</summary>
     public bool NetworkOnly { get; init; } = true;
     /// <summary>Nodes created and configured at the same time.</summary>
@@ -12,7 +15,7 @@ public sealed record LabOptions
     /// <summary>The Kubernetes version the user asked for (-KubernetesVersion): the node image must have it. Null: the image's.</summary>
     public string? KubernetesVersion { get; init; }
     /// <summary>How long to wait for another run that holds the cluster's lock.</summary>
-    public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan LockWait { get; init; } = DefaultLockWait;
     /// <summary>How long nodes may take to become Ready and CoreDNS available after kubeadm (Kubernetes phase).</summary>
     public TimeSpan KubernetesReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>How long one kubeadm init or join may run.</summary>

@@ -11,7 +11,7 @@ namespace Ipv6Dind.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "DindCluster", SupportsShouldProcess = true, DefaultParameterSetName = ParametersSet)]
 [OutputType(typeof(DindCluster))]
-public sealed class NewDindClusterCommand : LabCmdlet
+public sealed class NewDindClusterCommand : LabBuildCmdlet
 {
     private const string ParametersSet = "Parameters";
     private const string SpecSet = "Spec";
@@ -71,16 +71,6 @@ public sealed class NewDindClusterCommand : LabCmdlet
     [Parameter]
     public SwitchParameter NetworkOnly { get; set; }
 
-    /// <summary>Seconds the nodes may take to become Ready and CoreDNS available after kubeadm (then: a clear error and a rollback).</summary>
-    [Parameter]
-    [ValidateRange(5, 7200)]
-    public int TimeoutSec { get; set; } = 300;
-
-    /// <summary>How many nodes are created and configured at the same time.</summary>
-    [Parameter]
-    [ValidateRange(1, 64)]
-    public int Parallelism { get; set; } = 8;
-
     protected override void ProcessRecord()
     {
         var spec = ParameterSetName == SpecSet ? Spec.Clone() : new DindClusterSpec
@@ -105,13 +95,7 @@ public sealed class NewDindClusterCommand : LabCmdlet
         var what = $"Create an IPv6-only {(NetworkOnly ? "network lab" : "Kubernetes cluster")} with {planned.NodeAddresses.Count} node(s) on {planned.ManagementPrefix}, DNS64 {planned.Dns64Address}, NAT64 {planned.Nat64Prefix}{(spec.AllowAaaa ? ", AAAA mode with host ip6tables rules" : "")}";
         if (!ShouldProcess(spec.ClusterName, what))
             return;
-        var options = new LabOptions
-        {
-            NetworkOnly = NetworkOnly.IsPresent,
-            Parallelism = Parallelism,
-            KubernetesReadyTimeout = TimeSpan.FromSeconds(TimeoutSec),
-            KubernetesVersion = string.IsNullOrWhiteSpace(KubernetesVersion) ? null : KubernetesVersion,
-        };
+        var options = BuildOptions(NetworkOnly.IsPresent, KubernetesVersion);
         RunLab(async lab => Emit(await lab.CreateAsync(spec, options).ConfigureAwait(false)));
     }
 }

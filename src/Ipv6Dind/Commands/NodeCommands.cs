@@ -7,7 +7,7 @@ namespace Ipv6Dind.Commands;
 /// <summary>Adds nodes to a lab (after the highest index) and re-routes every node.</summary>
 [Cmdlet(VerbsCommon.Add, "DindNode", SupportsShouldProcess = true)]
 [OutputType(typeof(DindNode))]
-public sealed class AddDindNodeCommand : LabCmdlet
+public sealed class AddDindNodeCommand : LabBuildCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
@@ -24,7 +24,7 @@ public sealed class AddDindNodeCommand : LabCmdlet
         if (!ShouldProcess(ClusterName, $"Add {Count} node(s)")) return;
         RunLab(async lab =>
         {
-            foreach (var node in await lab.AddNodesAsync(ClusterName, Count, new LabOptions()).ConfigureAwait(false))
+            foreach (var node in await lab.AddNodesAsync(ClusterName, Count, BuildOptions()).ConfigureAwait(false))
                 Emit(node);
         });
     }

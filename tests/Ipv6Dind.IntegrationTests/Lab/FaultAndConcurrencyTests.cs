@@ -30,7 +30,7 @@ public sealed class FaultAndConcurrencyTests
         await _f.Lab().CreateAsync(Spec(name), new LabOptions());
         var lab = _f.Lab();
         lab.AfterStep = (s, _) => s == step ? throw new InvalidOperationException($"injected failure after {s}") : Task.CompletedTask;
-        var ex = await Assert.ThrowsAsync<DindException>(() => lab.ResetAsync(name, new LabOptions(), TimeSpan.FromSeconds(5)));
+        var ex = await Assert.ThrowsAsync<DindException>(() => lab.ResetAsync(name, new LabOptions { LockWait = TimeSpan.FromSeconds(5) }));
         Assert.Contains($"'{step}'", ex.Message);
         Assert.Contains("removed entirely", ex.Message);
         Assert.Empty(await _f.LeftoversAsync(name));
@@ -45,8 +45,32 @@ public sealed class FaultAndConcurrencyTests
         using var cts = new CancellationTokenSource();
         var lab = _f.Lab(cts.Token);
         lab.AfterStep = (s, _) => { if (s == step) cts.Cancel(); return Task.CompletedTask; };
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lab.ResetAsync(name, new LabOptions(), TimeSpan.FromSeconds(5)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lab.ResetAsync(name, new LabOptions { LockWait = TimeSpan.FromSeconds(5) }));
         Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
+    public async Task AddingNodesWaitsForTheClusterLockAndChangesNothingWhenItTimesOut()
+    {
+        const string name = "it-lock-add";
+        try
+        {
+            await _f.Lab().CreateAsync(Spec(name), new LabOptions());
+            // Another run (a nightly reset, say) holds the lab: Add-DindNode must not interleave with it.
+            using (await ClusterLock.AcquireAsync(name, "Reset-DindCluster", TimeSpan.Zero, CancellationToken.None))
+            {
+                var ex = await Assert.ThrowsAsync<DindException>(() => _f.Lab().AddNodesAsync(name, 1, new LabOptions { LockWait = TimeSpan.FromSeconds(1) }));
+                Assert.Equal(ErrorIds.ClusterLocked, ex.ErrorId);
+                Assert.Contains("Reset-DindCluster", ex.Message);
+                Assert.Equal(new[] { name + "-node-1" }, (await _f.Lab().GetNodesAsync(name)).Select(n => n.NodeName));
+            }
+            var added = await _f.Lab().AddNodesAsync(name, 1, new LabOptions { LockWait = TimeSpan.FromSeconds(1) });
+            Assert.Equal(name + "-node-2", Assert.Single(added).NodeName);
+        }
+        finally
+        {
+            await _f.Lab().RemoveAsync(name);
+        }
     }
 
     [Fact]
@@ -57,7 +81,7 @@ public sealed class FaultAndConcurrencyTests
         {
             await _f.Lab().CreateAsync(Spec(name, 2), new LabOptions());
             var before = (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.Address);
-            var after = await _f.Lab().ResetAsync(name, new LabOptions(), TimeSpan.FromSeconds(5));
+            var after = await _f.Lab().ResetAsync(name, new LabOptions { LockWait = TimeSpan.FromSeconds(5) });
             Assert.Equal("Running", after.State);
             Assert.Equal(before, (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.Address));
             var routes = await _f.Lab().GetRoutesAsync(name, null);
