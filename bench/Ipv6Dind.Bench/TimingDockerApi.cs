@@ -96,11 +96,12 @@ public sealed class TimingDockerApi : IDockerApi
     public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Time("PutFile", () => _inner.PutFileAsync(id, path, content, mode, ct));
     public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Time("GetFile", () => _inner.GetFileAsync(id, path, ct));
     public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) => Time("PathExists", () => _inner.PathExistsAsync(id, path, ct));
-    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct) => Time("PutArchive", () => _inner.PutArchiveAsync(id, directory, tar, ct));
     public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) => Time("SaveImages", () => _inner.SaveImagesAsync(references, destination, ct));
     public Task<string> GetLogsAsync(string id, CancellationToken ct) => Time("GetLogs", () => _inner.GetLogsAsync(id, ct));
     public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) =>
         Time("Exec " + (argv.Count > 0 ? argv[0] : "?"), () => _inner.ExecAsync(id, argv, stdin, environment, ct));
+    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) =>
+        Time("Exec " + (argv.Count > 0 ? argv[0] : "?"), () => _inner.ExecWithInputAsync(id, argv, stdin, ct));
     public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Time("CreateVolume", () => _inner.CreateVolumeAsync(name, labels, ct));
     public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Time("ListVolumes", () => _inner.ListVolumesAsync(labels, ct));
     public Task RemoveVolumeAsync(string name, CancellationToken ct) => Time("RemoveVolume", () => _inner.RemoveVolumeAsync(name, ct));

@@ -46,10 +46,10 @@ public sealed class CountingDockerApi : IDockerApi
     public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) { Hit("PutFile"); return _inner.PutFileAsync(id, path, content, mode, ct); }
     public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) { Hit("GetFile"); return _inner.GetFileAsync(id, path, ct); }
     public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) { Hit("PathExists"); return _inner.PathExistsAsync(id, path, ct); }
-    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct) { Hit("PutArchive"); return _inner.PutArchiveAsync(id, directory, tar, ct); }
     public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) { Hit("SaveImages"); return _inner.SaveImagesAsync(references, destination, ct); }
     public Task<string> GetLogsAsync(string id, CancellationToken ct) { Hit("GetLogs"); return _inner.GetLogsAsync(id, ct); }
     public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) { Hit("Exec"); return _inner.ExecAsync(id, argv, stdin, environment, ct); }
+    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) { Hit("Exec"); return _inner.ExecWithInputAsync(id, argv, stdin, ct); }
     public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) { Hit("CreateVolume"); return _inner.CreateVolumeAsync(name, labels, ct); }
     public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) { Hit("ListVolumes"); return _inner.ListVolumesAsync(labels, ct); }
     public Task RemoveVolumeAsync(string name, CancellationToken ct) { Hit("RemoveVolume"); return _inner.RemoveVolumeAsync(name, ct); }

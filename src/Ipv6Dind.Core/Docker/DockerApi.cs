@@ -451,16 +451,6 @@ public sealed class DockerApi : IDockerApi
         });
     }
 
-    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(directory) || !directory.StartsWith('/'))
-            throw new DindException(ErrorIds.InvalidPath, DindErrorCategory.InvalidArgument,
-                $"'{directory}' is not an absolute directory inside a container.", target: directory, parameterName: "Path");
-        return RunAsync($"copy archive to {id}:{directory}", directory, _options.ImportTimeout, ct, async (c, t) =>
-            await c.Containers.ExtractArchiveToContainerAsync(id,
-                new ContainerPathStatParameters { Path = directory, AllowOverwriteDirWithFile = false }, tar, t).ConfigureAwait(false));
-    }
-
     private static (string Directory, string Name) SplitPath(string path)
     {
         if (string.IsNullOrEmpty(path) || !path.StartsWith('/') || path.EndsWith('/'))
@@ -481,17 +471,36 @@ public sealed class DockerApi : IDockerApi
             return combined.ToString();
         });
 
-    public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct)
+    public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) =>
+        ExecCoreAsync(id, argv, environment, _options.ExecTimeout, ct, stdin is null ? null : async (stream, t) =>
+        {
+            var bytes = new UTF8Encoding(false).GetBytes(stdin);
+            await stream.WriteAsync(bytes, 0, bytes.Length, t).ConfigureAwait(false);
+        });
+
+    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) =>
+        // Hundreds of MB through the socket (an image archive): the import time limit, not the exec one.
+        ExecCoreAsync(id, argv, null, _options.ImportTimeout, ct, async (stream, t) =>
+        {
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await stdin.ReadAsync(buffer.AsMemory(), t).ConfigureAwait(false)) > 0)
+                await stream.WriteAsync(buffer, 0, read, t).ConfigureAwait(false);
+        });
+
+    /// <summary>One exec: create, attach, feed stdin (then EOF) while reading stdout and stderr, wait for the exit code.</summary>
+    private Task<ExecResult> ExecCoreAsync(string id, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout,
+        CancellationToken ct, Func<MultiplexedStream, CancellationToken, Task>? feedStdin)
     {
         if (argv.Count == 0)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidArgument, "An exec needs a command (argv is empty).", target: id);
-        return RunAsync($"exec {argv[0]} in {id}", id, _options.ExecTimeout, ct, async (c, t) =>
+        return RunAsync($"exec {argv[0]} in {id}", id, timeout, ct, async (c, t) =>
         {
             var created = await c.Exec.ExecCreateContainerAsync(id, new ContainerExecCreateParameters
             {
                 Cmd = argv.ToList(),
                 Env = environment?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-                AttachStdin = stdin is not null,
+                AttachStdin = feedStdin is not null,
                 AttachStdout = true,
                 AttachStderr = true,
                 Tty = false,
@@ -503,12 +512,11 @@ public sealed class DockerApi : IDockerApi
             var stdout = new StringBuilder();
             var stderr = new StringBuilder();
             var reading = DockerStreams.ReadAllAsync(stream, stdout, stderr, null, t);
-            if (stdin is not null)
+            if (feedStdin is not null)
             {
-                var bytes = new UTF8Encoding(false).GetBytes(stdin);
                 try
                 {
-                    await stream.WriteAsync(bytes, 0, bytes.Length, t).ConfigureAwait(false);
+                    await feedStdin(stream, t).ConfigureAwait(false);
                     stream.CloseWrite(); // EOF on the process's stdin
                 }
                 catch (IOException) when (!t.IsCancellationRequested)

@@ -126,10 +126,10 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Run(() => _inner.PutFileAsync(id, path, content, mode, ct), "PutFile", id, path, content, mode);
     public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Run(() => _inner.GetFileAsync(id, path, ct), "GetFile", id, path);
     public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) => Run(() => _inner.PathExistsAsync(id, path, ct), "PathExists", id, path);
-    public Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct) => Run(() => _inner.PutArchiveAsync(id, directory, tar, ct), "PutArchive", id, directory);
     public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) => Run(() => _inner.SaveImagesAsync(references, destination, ct), "SaveImages", string.Join(",", references));
     public Task<string> GetLogsAsync(string id, CancellationToken ct) => Run(() => _inner.GetLogsAsync(id, ct), "GetLogs", id);
     public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) => Run(() => _inner.ExecAsync(id, argv, stdin, environment, ct), "Exec", id, argv, stdin, environment);
+    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) => Run(() => _inner.ExecWithInputAsync(id, argv, stdin, ct), "Exec", id, argv, "(stream)", null);
     public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Run(() => _inner.CreateVolumeAsync(name, labels, ct), "CreateVolume", name, labels);
     public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListVolumesAsync(labels, ct), "ListVolumes", labels);
     public Task RemoveVolumeAsync(string name, CancellationToken ct) => Run(() => _inner.RemoveVolumeAsync(name, ct), "RemoveVolume", name);

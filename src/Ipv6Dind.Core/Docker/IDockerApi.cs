@@ -38,12 +38,16 @@ public interface IDockerApi : IDisposable
     /// <summary>Whether a path exists in a container (created or running), from the archive API's stat: nothing is copied.</summary>
     Task<bool> PathExistsAsync(string id, string path, CancellationToken ct);
 
-    /// <summary>Extracts a tar stream into <paramref name="directory"/> of a container (large files: image archives).</summary>
-    Task PutArchiveAsync(string id, string directory, Stream tar, CancellationToken ct);
     Task<string> GetLogsAsync(string id, CancellationToken ct);
 
     /// <summary>Runs argv (never a shell string) in a running container, optionally feeding stdin.</summary>
     Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct);
+
+    /// <summary>
+    /// Runs argv in a running container with its stdin read from <paramref name="stdin"/> to the end, then closed
+    /// (large inputs, such as an image archive for `ctr images import -`, streamed without a copy on either side).
+    /// </summary>
+    Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct);
 
     // Volumes
     Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);

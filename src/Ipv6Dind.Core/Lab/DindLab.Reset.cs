@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Kubernetes;
 using Ipv6Dind.Core.Rendering;
@@ -17,10 +16,10 @@ public sealed partial class DindLab
     /// Since the old nodes are gone at that point, "the old state" cannot come back: the rest of the cluster is removed
     /// too, so a failed reset leaves nothing (issue 7: the old state or nothing), and New-DindCluster starts over.
     /// </summary>
-    public async Task<DindCluster> ResetAsync(string cluster, LabOptions options, TimeSpan lockWait)
+    public async Task<DindCluster> ResetAsync(string cluster, LabOptions options)
     {
         _activity = "Reset-DindCluster";
-        using var held = await ClusterLock.AcquireAsync(cluster, "Reset-DindCluster", lockWait, Ct).ConfigureAwait(false);
+        using var held = await ClusterLock.AcquireAsync(cluster, "Reset-DindCluster", options.LockWait, Ct).ConfigureAwait(false);
         var (info, existingPlan) = await RequireAsync(cluster).ConfigureAwait(false);
         var services = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) is LabLabels.RoleDns64 or LabLabels.RoleNat64).ToList();
         if (services.Count < 2 || services.Any(c => !c.Running))
@@ -148,9 +147,6 @@ public sealed partial class DindLab
 
     // ---------------------------------------------------------------- images
 
-    /// <summary>Where an image archive is put in a node before containerd imports it (the node's /var volume, not RAM).</summary>
-    public const string ImageStagingDirectory = "/var/tmp";
-
     /// <summary>
     /// kind's load docker-image: the images are saved once from the host's Docker (docker save) and imported into
     /// the containerd of every chosen node (ctr -n k8s.io images import), so pods can use them without a registry.
@@ -182,46 +178,35 @@ public sealed partial class DindLab
     }
 
     /// <summary>
-    /// Saves <paramref name="images"/> once from the host's Docker and imports them into the containerd of every
-    /// node given (Copy-DindImage, and Calico's images at bring-up), reporting progress under <paramref name="step"/>
+    /// Saves <paramref name="images"/> once from the host's Docker and streams them into the containerd of every
+    /// node given (Copy-DindImage, and Calico's images at bring-up), as kind's load docker-image does: `ctr
+    /// --namespace=k8s.io images import --all-platforms -` with the docker-save archive on its stdin. One copy on
+    /// the host's temp directory (read by every node), none in the nodes. Progress under <paramref name="step"/>
     /// between <paramref name="from"/> and <paramref name="to"/> percent.
     /// </summary>
     private async Task LoadImagesIntoNodesAsync(IReadOnlyList<string> images, IReadOnlyList<(string Id, string Name)> nodes, int parallelism,
         string step = "copy-image", int from = 5, int to = 100)
     {
-        var work = Path.Combine(Path.GetTempPath(), "ipv6dind-images-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(work);
+        var saved = Path.Combine(Path.GetTempPath(), $"ipv6dind-images-{Guid.NewGuid():N}.tar");
         try
         {
-            var saved = Path.Combine(work, "images.tar");
             Report(step, $"saving {string.Join(", ", images)} from Docker", from);
-            await using (var file = File.Create(saved))
+            // Readable by its owner only: an image may hold what its owner would not share.
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            await using (var file = new FileStream(saved, create))
                 await _docker.SaveImagesAsync(images, file, Ct).ConfigureAwait(false);
-            var name = $"ipv6dind-images-{Guid.NewGuid():N}.tar";
-            // The archive API extracts what it is given: wrap the docker-save tar in a tar of one file.
-            var wrapped = Path.Combine(work, "wrapped.tar");
-            await using (var output = File.Create(wrapped))
-            await using (var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: false))
-                await writer.WriteEntryAsync(saved, name, Ct).ConfigureAwait(false);
             Log.Verbose($"Saved {string.Join(", ", images)}: {new FileInfo(saved).Length / 1048576.0:F1} MiB.");
 
             var done = 0;
             await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = Ct }, async (node, _) =>
             {
-                var path = ImageStagingDirectory + "/" + name;
-                await using (var stream = File.OpenRead(wrapped))
-                    await _docker.PutArchiveAsync(node.Id, ImageStagingDirectory, stream, Ct).ConfigureAwait(false);
-                try
-                {
-                    var import = await _docker.ExecAsync(node.Id, new[] { "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", path }, null, null, Ct).ConfigureAwait(false);
-                    if (!import.Succeeded)
-                        throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                            $"ctr images import on {node.Name} failed (exit {import.ExitCode}): {(import.StandardError + import.StandardOutput).Trim()}", node.Name);
-                }
-                finally
-                {
-                    await _docker.ExecAsync(node.Id, new[] { "rm", "-f", path }, null, null, CancellationToken.None).ConfigureAwait(false);
-                }
+                ExecResult import;
+                await using (var archive = new FileStream(saved, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+                    import = await _docker.ExecWithInputAsync(node.Id, new[] { "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "-" }, archive, Ct).ConfigureAwait(false);
+                if (!import.Succeeded)
+                    throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                        $"ctr images import on {node.Name} failed (exit {import.ExitCode}): {(import.StandardError + import.StandardOutput).Trim()}", node.Name);
                 var n = Interlocked.Increment(ref done);
                 Log.Verbose($"Imported {string.Join(", ", images)} into {node.Name}'s containerd.");
                 Report(step, $"{n} of {nodes.Count} node(s) loaded with {images.Count} image(s) ({node.Name})", from + (to - from) * n / nodes.Count);
@@ -229,8 +214,8 @@ public sealed partial class DindLab
         }
         finally
         {
-            try { Directory.Delete(work, recursive: true); }
-            catch (IOException e) { Log.Warning($"Could not remove {work}: {e.Message}"); }
+            try { File.Delete(saved); }
+            catch (IOException e) { Log.Warning($"Could not remove {saved}: {e.Message}"); }
         }
     }
 }

@@ -158,7 +158,8 @@ public sealed class KubernetesLabTests
             Assert.Equal(3, checks.Count(c => c.Check == "KubernetesNodeReady" && c.Status == CheckStatus.Pass));
             Assert.Contains(checks, c => c.Check == "ClusterDnsService" && c.Status == CheckStatus.Fail && c.Detail.Contains("CoreDNS at"));
 
-            // Copy-DindImage: a small image saved once, imported into every node's containerd.
+            // Copy-DindImage: a small image saved once, streamed into every node's containerd (ctr import from stdin,
+            // as kind does): nothing is staged in the nodes, and the host's one copy is gone afterwards.
             var tiny = await TinyImageAsync();
             var loaded = await lab.CopyImagesAsync(name, new[] { tiny }, null, 3);
             Assert.Equal(nodes.OrderBy(n => n), loaded.OrderBy(n => n));
@@ -166,13 +167,16 @@ public sealed class KubernetesLabTests
             {
                 var ls = await _f.Docker.ExecAsync(node, new[] { "ctr", "--namespace=k8s.io", "images", "ls", "-q" }, null, null, CancellationToken.None);
                 Assert.Contains(tiny, ls.StandardOutput);
-                var staged = await _f.Docker.ExecAsync(node, new[] { "ls", "/var/tmp" }, null, null, CancellationToken.None);
-                Assert.DoesNotContain("ipv6dind-images-", staged.StandardOutput); // the archive is removed after import
+                Assert.Contains("--namespace=k8s.io images import --all-platforms -", Commands(await CallsAsync(node), "ctr"));
+                var staged = await _f.Docker.ExecAsync(node, new[] { "ls", "-A", "/var/tmp", "/tmp" }, null, null, CancellationToken.None);
+                Assert.DoesNotContain("ipv6dind-images-", staged.StandardOutput);
+                Assert.DoesNotContain("ctr-import-", staged.StandardOutput);
             }
+            Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "ipv6dind-images-*"));
 
             // Reset-DindCluster: new containers, the same names and addresses, kubeadm init again.
             var before = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
-            var reset = await lab.ResetAsync(name, Kubernetes(), TimeSpan.FromSeconds(5));
+            var reset = await lab.ResetAsync(name, Kubernetes() with { LockWait = TimeSpan.FromSeconds(5) });
             Assert.Equal("Running", reset.State);
             var after = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
             Assert.Equal(before.Keys.OrderBy(k => k), after.Keys.OrderBy(k => k));
@@ -336,7 +340,7 @@ public sealed class KubernetesLabTests
             Assert.Equal(CheckStatus.Warn, podToPod.Status);
 
             // The nightly rebuild installs it again on the new nodes, from the same manifest.
-            await lab.ResetAsync(name, Kubernetes(), TimeSpan.FromSeconds(5));
+            await lab.ResetAsync(name, Kubernetes() with { LockWait = TimeSpan.FromSeconds(5) });
             await AssertCalicoInstalledAsync(lab, name, nodes);
 
             // A node added later gets Calico's images too, and no CNI config of the lab's own; it joins (no apply there).

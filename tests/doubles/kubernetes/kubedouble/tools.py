@@ -169,8 +169,9 @@ def ctr_main(argv):
                        f"(called with: {' '.join(argv)})")
     sub, rest = args[1], args[2:]
     if sub == "import":
-        files = [a for a in rest if not a.startswith("-")]
-        unknown = [a for a in rest if a.startswith("-") and a.split("=")[0] not in
+        # "-" is the archive on stdin (kind's load docker-image feeds it that way), not a flag.
+        files = [a for a in rest if a == "-" or not a.startswith("-")]
+        unknown = [a for a in rest if a != "-" and a.startswith("-") and a.split("=")[0] not in
                    ("--all-platforms", "--digests", "--no-unpack", "--local", "--snapshotter", "--platform",
                     "--base-name", "--index-name")]
         if unknown:
