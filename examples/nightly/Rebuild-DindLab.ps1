@@ -197,7 +197,8 @@ try {
     }
     else {
         $action = 'New-DindCluster'
-        $new = @{ NetworkOnly = $NetworkOnly; TimeoutSec = $TimeoutSec; Confirm = $false }
+        # The lock wait too: a second run that starts meanwhile waits for this create, then resets what it made.
+        $new = @{ NetworkOnly = $NetworkOnly; TimeoutSec = $TimeoutSec; LockTimeoutSec = $LockTimeoutSec; Confirm = $false }
         if ($SpecPath) {
             Write-RebuildLog "no lab named '$ClusterName': New-DindCluster from $SpecPath"
             $new.Spec = Import-DindClusterSpec -Path $SpecPath -Name $ClusterName

@@ -148,6 +148,28 @@ public sealed class NightlyRebuildTests : IDisposable
     }
 
     [Fact]
+    public async Task WithASpecFileTheFirstRunCreatesTheLabTheFileDescribes()
+    {
+        const string name = "it-nightly-spec";
+        var logPath = Path.Combine(_dir, name + ".log");
+        var specPath = Path.Combine(_dir, name + ".yaml");
+        await ThenRemovedAsync(name, async () =>
+        {
+            // One node and a NAT64 prefix of its own in the file; the run's -Nodes 2 applies only without a spec.
+            _f.Ps.Run($"New-DindClusterSpec {name} -Nodes 1 -Nat64Prefix fd77:6464:77::/96 -Dns64Upstream {_f.Upstream} | Export-DindClusterSpec -Path '{specPath}'").AssertSuccess();
+
+            var run = await RunNightlyAsync(name, logPath, "-SpecPath", specPath, "-ProbeUrl", ProbeUrl);
+            Assert.True(run.Code == 0, run.ToString());
+            AssertSummary(run, name, logPath, 0, "OK", "New-DindCluster");
+            Assert.Contains($"[{name}] no lab named '{name}': New-DindCluster from {specPath}", run.Log);
+            Assert.Equal(new[] { $"{name}-node-1" }, Nodes(name).Keys);
+            var cluster = _f.Ps.Run($"Get-DindCluster {name}").Single<DindCluster>();
+            Assert.Equal("fd77:6464:77::/96", cluster.Nat64Prefix);
+            Assert.True(cluster.NetworkOnly);
+        });
+    }
+
+    [Fact]
     public async Task ARunWhoseProbeReachesNothingExitsTwoWithTheFailedCheckAndItsRemedy()
     {
         const string name = "it-nightly-fail";
