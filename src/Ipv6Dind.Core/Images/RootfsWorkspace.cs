@@ -101,15 +101,14 @@ internal sealed class RootfsWorkspace
 
     private static void Unmount(string mountPoint)
     {
-        // umount2(MNT_DETACH) by argv: no shell, and lazy so a busy /proc does not block the cleanup.
-        var psi = new System.Diagnostics.ProcessStartInfo("umount") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add("--lazy");
-        psi.ArgumentList.Add(mountPoint);
+        // umount2(MNT_DETACH) by argv: no shell, and lazy so a busy /proc does not block the cleanup. Synchronous:
+        // this runs while a build is being cleaned up, also after Ctrl-C, so it takes no cancellation.
         try
         {
-            using var p = System.Diagnostics.Process.Start(psi);
-            p?.WaitForExit(10_000);
+            Host.ProcessRunner.RunAsync("umount", new[] { "--lazy", mountPoint }, new Host.ProcessRunOptions { Timeout = TimeSpan.FromSeconds(10) }, CancellationToken.None)
+                .GetAwaiter().GetResult();
         }
         catch (System.ComponentModel.Win32Exception) { }
+        catch (Host.ProcessTimeoutException) { }
     }
 }

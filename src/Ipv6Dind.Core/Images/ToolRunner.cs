@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Host;
 
 namespace Ipv6Dind.Core.Images;
 
@@ -37,68 +37,37 @@ internal sealed class ToolRunner
     public async Task RunAsync(string tool, string package, IReadOnlyList<string> arguments, string step, TimeSpan timeout, CancellationToken ct)
     {
         var path = Find(tool, package);
-        var psi = new ProcessStartInfo(path)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        // The children (dpkg, chroot, mount) are looked up on the same path; C locale keeps messages plain.
-        psi.Environment["PATH"] = _searchPath;
-        psi.Environment["LC_ALL"] = "C";
-        psi.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-
         _log.Verbose($"{step}: {path} {string.Join(' ', arguments)}");
         var tail = new TailBuffer(20);
-        using var process = new Process { StartInfo = psi };
-        try { process.Start(); }
+        var options = new ProcessRunOptions
+        {
+            // The children (dpkg, chroot, mount) are looked up on the same path; C locale keeps messages plain.
+            Environment = new Dictionary<string, string> { ["PATH"] = _searchPath, ["LC_ALL"] = "C", ["DEBIAN_FRONTEND"] = "noninteractive" },
+            OnLine = line => { tail.Add(line); _log.Debug(line); },
+            Capture = false,
+            Timeout = timeout,
+        };
+        ExecResult result;
+        try
+        {
+            result = await ProcessRunner.RunAsync(path, arguments, options, ct).ConfigureAwait(false);
+        }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new DindException(ErrorIds.ImageToolMissing, DindErrorCategory.NotInstalled,
                 $"{path} could not be started: {e.Message}; install it with: apt-get install {package}", target: tool, inner: e);
         }
-        process.StandardInput.Close(); // nothing to answer: a prompt must fail, not wait
-
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        limit.CancelAfter(timeout);
-        var pump = Task.WhenAll(Pump(process.StandardOutput, tail), Pump(process.StandardError, tail));
-        try
+        catch (ProcessTimeoutException)
         {
-            await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-            await pump.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            Kill(process);
-            if (ct.IsCancellationRequested) throw;
             throw new DindException(ErrorIds.ImageBuildFailed, DindErrorCategory.OperationTimeout,
                 $"{step} did not finish within {timeout.TotalMinutes:0} min and was stopped. Last lines:{Environment.NewLine}{tail}",
                 target: tool);
         }
 
-        if (process.ExitCode != 0)
+        if (result.ExitCode != 0)
             throw new DindException(ErrorIds.ImageBuildFailed, DindErrorCategory.InvalidOperation,
-                $"{step} failed ({tool} exited with {process.ExitCode}). Last lines:{Environment.NewLine}{tail}",
+                $"{step} failed ({tool} exited with {result.ExitCode}). Last lines:{Environment.NewLine}{tail}",
                 target: tool, recommendedAction: "Check that the Debian mirror in /etc/apt/sources.list.d answers (apt-get update) and that the packages exist for " + ImageRecipes.Suite + ".");
-    }
-
-    private async Task Pump(StreamReader reader, TailBuffer tail)
-    {
-        // Read to the end even after a kill: the pipe closes when the tree is gone.
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-        {
-            tail.Add(line);
-            _log.Debug(line);
-        }
-    }
-
-    private static void Kill(Process process)
-    {
-        try { process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { } // already exited
-        try { process.WaitForExit(10_000); } catch (InvalidOperationException) { }
     }
 
     /// <summary>PATH plus the sbin directories: debootstrap and chroot live there, and non-login shells often lack them.</summary>
