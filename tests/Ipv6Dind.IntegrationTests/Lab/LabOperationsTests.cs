@@ -37,6 +37,24 @@ public sealed class LabOperationsTests
         Assert.Empty(await _f.LeftoversAsync(name));
     }
 
+    /// <summary>
+    /// The parameter values TabExpansion2 offers for <paramref name="line"/> (cursor at its end), in order. Completion
+    /// gives up silently after about 2 s (a busy daemon must not freeze the prompt): on this loaded machine an empty
+    /// answer is asked again, up to three times.
+    /// </summary>
+    private List<string> Completions(string line)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var r = _f.Ps.Run("(TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches", new Dictionary<string, object?> { ["line"] = line });
+            r.AssertSuccess();
+            var offered = r.Output.Select(o => (System.Management.Automation.CompletionResult)o.BaseObject)
+                .Where(c => c.ResultType == System.Management.Automation.CompletionResultType.ParameterValue)
+                .Select(c => c.CompletionText).ToList();
+            if (offered.Count > 0 || attempt == 3) return offered;
+        }
+    }
+
     private DindCluster GetCluster(string name)
     {
         var r = _f.Ps.Run($"Get-DindCluster {name}");
@@ -348,6 +366,11 @@ public sealed class LabOperationsTests
             added.AssertSuccess();
             Assert.Equal(new[] { $"{name}-node-3", $"{name}-node-4" }, added.All<DindNode>().Select(n => n.NodeName).ToArray());
 
+            // Tab completion offers this lab's name and, after it, its nodes: the ones just added too.
+            Assert.Contains(name, Completions("Get-DindNode -ClusterName it-ops-no"));
+            Assert.Equal(Enumerable.Range(1, 4).Select(i => $"{name}-node-{i}"), Completions($"Invoke-DindCommand {name} "));
+            Assert.Equal(new[] { $"{name}-node-3", $"{name}-node-4" }, Completions($"Get-DindRoute -ClusterName {name} -NodeName {name.ToUpperInvariant()}-NODE-[34]"));
+
             var nodes = Nodes(name);
             Assert.Equal(4, nodes.Count);
             Assert.Equal(4, GetCluster(name).Nodes);
@@ -365,6 +388,7 @@ public sealed class LabOperationsTests
             _f.Ps.Run($"Remove-DindNode {name} {gone.NodeName} -Confirm:$false").AssertSuccess();
             var left = Nodes(name);
             Assert.Equal(new[] { 1, 3, 4 }, left.Select(n => n.Index).ToArray());
+            Assert.Equal(left.Select(n => n.NodeName), Completions($"Remove-DindNode -ClusterName {name} -NodeName "));
             routes = Routes(name);
             Assert.Equal(3 * 3, routes.Count);
             Assert.All(routes, x => Assert.True(x.Present, x.ToString()));
