@@ -17,9 +17,21 @@ public sealed partial class DindLab
 
     // ---------------------------------------------------------------- stop / start
 
+    /// <summary>
+    /// The cluster's cross-process lock, for an operation that changes the lab: New-, Reset-, Remove-, Start- and
+    /// Stop-DindCluster, Add- and Remove-DindNode, Set-Dns64 and Set-Nat64Prefix each hold it, so an admin's
+    /// command waits for (or is refused by) the nightly rebuild instead of breaking it midway.
+    /// </summary>
+    private Task<ClusterLock> LockAsync(string cluster, string operation, TimeSpan? wait = null) =>
+        ClusterLock.AcquireAsync(LabInput.ClusterName(cluster), operation, wait ?? LockWait, Ct);
+
+    /// <summary>How long the operations without a lock-wait option of their own wait for the cluster's lock.</summary>
+    public TimeSpan LockWait { get; set; } = LabOptions.DefaultLockWait;
+
     /// <summary>Stops the nodes, then NAT64 and DNS64. Stopped containers keep their state; Start-DindCluster resumes.</summary>
     public async Task StopAsync(string cluster)
     {
+        using var held = await LockAsync(cluster, "Stop-DindCluster").ConfigureAwait(false);
         await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         foreach (var group in new[] { LabLabels.RoleNode, LabLabels.RoleNat64, LabLabels.RoleDns64 })
@@ -37,6 +49,7 @@ public sealed partial class DindLab
     /// </summary>
     public async Task StartAsync(string cluster)
     {
+        using var held = await LockAsync(cluster, "Start-DindCluster").ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
@@ -81,6 +94,7 @@ public sealed partial class DindLab
     {
         LabInput.ClusterName(cluster);
         if (upstream is not null) LabInput.Upstreams(upstream);
+        using var held = await LockAsync(cluster, "Set-Dns64").ConfigureAwait(false);
         var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
         var spec = info.Spec.Clone();
         if (allowAaaa is not null) spec.AllowAaaa = allowAaaa.Value;
@@ -121,6 +135,8 @@ public sealed partial class DindLab
     /// </summary>
     public async Task<DindCluster> SetNat64PrefixAsync(string cluster, string prefix)
     {
+        // Under the lock from the start: what is read below must still hold when the containers are replaced.
+        using var held = await LockAsync(cluster, "Set-Nat64Prefix").ConfigureAwait(false);
         var (info, _) = await RequireAsync(cluster).ConfigureAwait(false);
         var spec = info.Spec.Clone();
         spec.Nat64Prefix = prefix;
@@ -131,7 +147,6 @@ public sealed partial class DindLab
         if (problem is not null)
             throw new DindException(problem.ErrorId, problem.Category, "Prefix" + problem.Message["Nat64Prefix".Length..], prefix, "Prefix", problem.RecommendedAction);
         _activity = "Set-Nat64Prefix";
-        using var held = await ClusterLock.AcquireAsync(cluster, "Set-Nat64Prefix", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
         try
@@ -232,8 +247,7 @@ public sealed partial class DindLab
     /// </summary>
     public async Task<IReadOnlyList<DindNode>> AddNodesAsync(string cluster, int count, LabOptions options)
     {
-        LabInput.ClusterName(cluster);
-        using var held = await ClusterLock.AcquireAsync(cluster, "Add-DindNode", options.LockWait, Ct).ConfigureAwait(false);
+        using var held = await LockAsync(cluster, "Add-DindNode", options.LockWait).ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var existing = (await GetNodesAsync(cluster).ConfigureAwait(false)).ToList();
         var first = existing.Count == 0 ? 1 : existing.Max(n => n.Index) + 1;
@@ -280,7 +294,7 @@ public sealed partial class DindLab
     public async Task RemoveNodeAsync(string cluster, string nodeName)
     {
         LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
-        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindNode", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
+        using var held = await LockAsync(cluster, "Remove-DindNode").ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var nodes = await GetNodesAsync(cluster, plan).ConfigureAwait(false);
         var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)

@@ -19,7 +19,7 @@ public sealed partial class DindLab
     public async Task<DindCluster> ResetAsync(string cluster, LabOptions options)
     {
         _activity = "Reset-DindCluster";
-        using var held = await ClusterLock.AcquireAsync(cluster, "Reset-DindCluster", options.LockWait, Ct).ConfigureAwait(false);
+        using var held = await LockAsync(cluster, "Reset-DindCluster", options.LockWait).ConfigureAwait(false);
         var (info, existingPlan) = await RequireAsync(cluster).ConfigureAwait(false);
         var services = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) is LabLabels.RoleDns64 or LabLabels.RoleNat64).ToList();
         if (services.Count < 2 || services.Any(c => !c.Running))

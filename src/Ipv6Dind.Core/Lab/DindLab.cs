@@ -47,7 +47,7 @@ public sealed partial class DindLab
         var name = (input.ClusterName ?? "").Trim();
         // Two runs for one name (a timer and an admin) must not interleave; an invalid name fails in Resolve below.
         using var held = SpecValidator.ClusterNameProblem(name) is null
-            ? await ClusterLock.AcquireAsync(name, "New-DindCluster", options.LockWait, Ct).ConfigureAwait(false)
+            ? await LockAsync(name, "New-DindCluster", options.LockWait).ConfigureAwait(false)
             : null;
         if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
             throw ClusterExists(name);
@@ -654,7 +654,7 @@ public sealed partial class DindLab
     /// <summary>Removes every container, volume, network and host rule of a cluster. A missing cluster is not an error.</summary>
     public async Task<int> RemoveAsync(string cluster)
     {
-        using var held = await ClusterLock.AcquireAsync(cluster, "Remove-DindCluster", LabOptions.DefaultLockWait, Ct).ConfigureAwait(false);
+        using var held = await LockAsync(cluster, "Remove-DindCluster").ConfigureAwait(false);
         return await RemoveUnlockedAsync(cluster).ConfigureAwait(false);
     }
 

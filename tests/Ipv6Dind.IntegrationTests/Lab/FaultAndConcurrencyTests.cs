@@ -50,7 +50,7 @@ public sealed class FaultAndConcurrencyTests
     }
 
     [Fact]
-    public async Task AddingNodesWaitsForTheClusterLockAndChangesNothingWhenItTimesOut()
+    public async Task ChangesWaitForTheClusterLockAndChangeNothingWhenTheWaitEnds()
     {
         const string name = "it-lock-add";
         try
@@ -63,6 +63,18 @@ public sealed class FaultAndConcurrencyTests
                 Assert.Equal(ErrorIds.ClusterLocked, ex.ErrorId);
                 Assert.Contains("Reset-DindCluster", ex.Message);
                 Assert.Equal(new[] { name + "-node-1" }, (await _f.Lab().GetNodesAsync(name)).Select(n => n.NodeName));
+
+                // Nor may an admin's Stop-DindCluster, Set-Dns64 or Remove-DindNode break into the rebuild.
+                var waiting = _f.Lab();
+                waiting.LockWait = TimeSpan.FromSeconds(1);
+                foreach (var operation in new Func<Task>[]
+                {
+                    () => waiting.StopAsync(name),
+                    () => waiting.SetDns64Async(name, allowAaaa: null, upstream: new[] { _f.Upstream }),
+                    () => waiting.RemoveNodeAsync(name, name + "-node-1"),
+                })
+                    Assert.Equal(ErrorIds.ClusterLocked, (await Assert.ThrowsAsync<DindException>(operation)).ErrorId);
+                Assert.Equal("Running", Assert.Single(await _f.Lab().GetClustersAsync(name)).State);
             }
             var added = await _f.Lab().AddNodesAsync(name, 1, new LabOptions { LockWait = TimeSpan.FromSeconds(1) });
             Assert.Equal(name + "-node-2", Assert.Single(added).NodeName);
