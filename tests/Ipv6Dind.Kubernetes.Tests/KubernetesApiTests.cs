@@ -56,6 +56,21 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_restarts_in_quick_succession_each_roll_the_workload()
+    {
+        // kubectl's restartedAt has whole seconds: a second restart within the same second would leave the pod
+        // template as it was, and the controller would roll nothing (this once made a repair right after a
+        // bring-up silently keep the old kube-proxy setting).
+        using var api = Connect();
+        var coreDns = _fake.Cluster.CoreDns;
+        Assert.True(await api.ConfigureCoreDnsAsync(".:53 {\n    forward . fd00:77:1::100\n}\n", CancellationToken.None));
+        var first = coreDns.RestartedAt;
+        Assert.True(await api.ConfigureCoreDnsAsync(".:53 {\n    forward . fd00:77:1::101\n}\n", CancellationToken.None));
+        Assert.NotEqual(first, coreDns.RestartedAt);
+        Assert.Equal(3, coreDns.Generation);
+    }
+
+    [Fact]
     public async Task DeleteNode_removes_a_registered_node_and_reports_one_that_was_not()
     {
         _fake.Cluster.AddNodes(["lab-node-1", "lab-node-2"]);

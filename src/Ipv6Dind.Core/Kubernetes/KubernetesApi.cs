@@ -296,7 +296,9 @@ internal sealed class KubernetesApi : IKubernetesApi
     /// </summary>
     private async Task RestartAsync(Workload workload, CancellationToken ct)
     {
-        var restartedAt = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        // RFC 3339 as kubectl writes it, but to the 100 ns: kubectl's whole seconds make a second restart within the
+        // same second the same pod template, which rolls nothing (a repair right after bring-up would be lost).
+        var restartedAt = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
         var patch = JsonSerializer.Serialize(new
         {
             metadata = new { annotations = new Dictionary<string, string?> { [RestartPendingAnnotation] = null } },
