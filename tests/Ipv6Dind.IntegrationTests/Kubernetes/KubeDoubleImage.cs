@@ -35,6 +35,18 @@ public static class KubeDoubleImage
     /// The image the double layer goes on: by default the module's network node image; the Kubernetes lab tests pass
     /// the product's kubernetes-node image (systemd, containerd), built from the doubles' scripts directory.
     /// </param>
+    /// <summary>
+    /// The product's kubernetes-node image (real systemd and containerd) built from the doubles' scripts through
+    /// Build-DindImage -KubernetesBinaryPath's code, with the double layer on top: what the Kubernetes lab tests run.
+    /// </summary>
+    public static async Task<string> EnsureKubernetesNodeAsync(IDockerApi docker)
+    {
+        var ctx = new OperationContext(CancellationToken.None, new Progress<DindProgress>(), NullLog.Instance);
+        var product = await new ImageBuilder(docker, ctx).EnsureKubernetesNodeImageAsync(
+            Path.Combine(SourceDirectory, "scripts"), DefaultVersion, force: false);
+        return await EnsureAsync(docker, CancellationToken.None, product.Reference);
+    }
+
     public static async Task<string> EnsureAsync(IDockerApi docker, CancellationToken ct, string? baseImage = null)
     {
         await Gate.WaitAsync(ct);

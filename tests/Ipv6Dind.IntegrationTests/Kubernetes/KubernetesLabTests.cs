@@ -22,14 +22,7 @@ public sealed class KubernetesLabTests
     private readonly LabFixture _f;
     public KubernetesLabTests(LabFixture fixture) => _f = fixture;
 
-    /// <summary>The product's kubernetes-node image built from the doubles' scripts, with the double layer on top.</summary>
-    private async Task<string> NodeImageAsync()
-    {
-        var ctx = new OperationContext(CancellationToken.None, new Progress<DindProgress>(), NullLog.Instance);
-        var product = await new ImageBuilder(_f.Docker, ctx).EnsureKubernetesNodeImageAsync(
-            Path.Combine(KubeDoubleImage.SourceDirectory, "scripts"), KubeDoubleImage.DefaultVersion, force: false);
-        return await KubeDoubleImage.EnsureAsync(_f.Docker, CancellationToken.None, product.Reference);
-    }
+    private Task<string> NodeImageAsync() => KubeDoubleImage.EnsureKubernetesNodeAsync(_f.Docker);
 
     private DindClusterSpec Spec(string name, int nodes, string image) =>
         new() { ClusterName = name, Nodes = nodes, NodeImage = image, Dns64Upstream = new[] { _f.Upstream } };

@@ -1,7 +1,8 @@
 # TEST DOUBLE - NOT KUBEADM. Ipv6Dind's tests install this in an image layer of their own to stand in for kubeadm,
 # which cannot run on the machines the tests run on. It parses and checks the configuration it is given against the
 # upstream types (schemas.py) and the IPv6-only rules of the lab, writes the files real kubeadm writes that Ipv6Dind
-# reads, prints what real kubeadm prints at the end, and records every call. It runs no control plane.
+# reads, prints what real kubeadm prints at the end, and records every call. It runs no control plane: only, where
+# systemd runs, an API server double (apiserver.py) that serves the few calls Ipv6Dind makes.
 """kubeadm version | init | join | reset, as a test double."""
 
 import json
@@ -9,10 +10,13 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
+import time
 
 import yaml
 
-from . import checks, pki, schemas
+from . import apiserver, checks, pki, schemas
 from .common import Rejected, check_type, get, load_documents, path, read_version, write_file
 
 KUBEADM_GROUP = "kubeadm.k8s.io/"
@@ -322,6 +326,9 @@ def check_init(found, kver_text, errors):
         "cri_socket": get(init, "nodeRegistration.criSocket"),
         "cluster_name": cluster.get("clusterName") or "kubernetes",
         "kubelet": kubelet,
+        "cert_sans": [s for s in as_list(get(cluster, "apiServer.certSANs")) if isinstance(s, str)],
+        "service_subnet": get(cluster, "networking.serviceSubnet"),
+        "proxy": proxy,
     }
 
 
@@ -433,8 +440,9 @@ def cmd_init(argv):
     write_kubelet_flags(facts["kubelet_args"])
     print(f"[kubelet-start] Writing kubelet environment file with flags to file \"{KUBELET_FLAGS}\"")
     print(f"[kubelet-start] Writing kubelet configuration to file \"{KUBELET_CONFIG}\"")
-    print("[addons] Applied essential addon: CoreDNS (test double: nothing runs)")
-    print("[addons] Applied essential addon: kube-proxy (test double: nothing runs)")
+    start_apiserver(facts, crt, key, kver_text)
+    print("[addons] Applied essential addon: CoreDNS (test double: only the API objects exist)")
+    print("[addons] Applied essential addon: kube-proxy (test double: only the API objects exist)")
 
     token = facts["tokens"][0] if facts["tokens"] else (secrets.token_hex(3) + "." + secrets.token_hex(8))
     shown = "<value withheld>" if flags.get("skip-token-print") else token
@@ -552,6 +560,7 @@ def cmd_join(argv):
     write_file(KUBELET_CONF, kubeconfig("kubernetes", server_url(host, port), ca_pem, node_user, cert, key_pem), 0o600)
     write_kubelet_flags(facts["kubelet_args"])
     print(f"[kubelet-start] Writing kubelet environment file with flags to file \"{KUBELET_FLAGS}\"")
+    register_node(host, port, facts, cert, key_pem, baked_crt, kver_text)
     print("""
 This node has joined the cluster:
 * Certificate signing request was sent to apiserver and a response was received.
@@ -571,6 +580,7 @@ def cmd_reset(argv):
                                   "ignore-preflight-errors": True}, "reset")
     if not (flags.get("force") or flags.get("f")):
         raise Rejected("test double: kubeadm reset asks for confirmation; the double cannot prompt, give --force")
+    stop_apiserver()
     removed = []
     for f in RESET_FILES:
         if os.path.exists(path(f)):
@@ -595,6 +605,135 @@ def cmd_token(argv):
     token = "".join(secrets.choice(alphabet) for _ in range(6)) + "." + "".join(secrets.choice(alphabet) for _ in range(16))
     print(token)
     return 0
+
+
+# ---- the API server double (kubedouble/apiserver.py) ------------------------------------------------------------
+
+APISERVER_UNIT = "/etc/systemd/system/" + apiserver.UNIT
+APISERVER_CRT = "/etc/kubernetes/pki/apiserver.crt"
+APISERVER_KEY = "/etc/kubernetes/pki/apiserver.key"
+DEFAULT_COREFILE = """.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+
+
+def _systemd():
+    return os.path.isdir("/run/systemd/system") and shutil.which("systemctl") is not None
+
+
+def _node_ip(facts, fallback):
+    for name, value, _ in facts["kubelet_args"]:
+        if name == "node-ip":
+            return value
+    return fallback
+
+
+def start_apiserver(facts, ca_crt, ca_key, version):
+    """The serving certificate kubeadm's certs phase makes, the API objects its addon phases make, and the server."""
+    import ipaddress
+    dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
+           facts["node_name"], "localhost"]
+    ips = [facts["advertise"]] if facts["advertise"] else []
+    if facts["service_subnet"]:
+        ips.append(str(next(ipaddress.ip_network(str(facts["service_subnet"]).split(",")[0], strict=False).hosts())))
+    for san in facts["cert_sans"]:
+        try:
+            ips.append(str(ipaddress.ip_address(san)))
+        except ValueError:
+            dns.append(san)
+    cert, key = pki.serving_certificate(ca_crt, ca_key, "kube-apiserver", list(dict.fromkeys(dns)), list(dict.fromkeys(ips)))
+    write_file(APISERVER_CRT, cert, 0o644)
+    write_file(APISERVER_KEY, key, 0o600)
+    print(f"[certs] Generating \"apiserver\" certificate and key (serving, SANs {', '.join(dns + ips)})")
+    node = apiserver.node_object(facts["node_name"], _node_ip(facts, facts["advertise"]), version, control_plane=True)
+    proxy = yaml.safe_dump(facts["proxy"], sort_keys=False) if facts["proxy"] else ""
+    apiserver.write_state(apiserver.initial_state(version, node, DEFAULT_COREFILE, proxy))
+    if not _systemd():
+        print("[control-plane] test double: no systemd in this container, the API server double is not started")
+        return
+    write_file(APISERVER_UNIT, f"""# TEST DOUBLE - NOT KUBERNETES (Ipv6Dind tests)
+[Unit]
+Description=kube-apiserver TEST DOUBLE (Ipv6Dind tests; not Kubernetes)
+After=network-online.target
+
+[Service]
+Environment=PYTHONPATH=/usr/local/lib/kube-double
+ExecStart=/usr/bin/python3 -m kubedouble.apiserver serve {facts['bind_port']} {APISERVER_CRT} {APISERVER_KEY} {pki.PKI_DIR}/ca.crt
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+""")
+    for args in (["daemon-reload"], ["enable", apiserver.UNIT], ["restart", apiserver.UNIT]):
+        result = subprocess.run(["systemctl"] + args, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise Rejected(f"test double: systemctl {' '.join(args)} failed: {result.stderr.strip()}")
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("::1", facts["bind_port"]), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise Rejected(f"test double: the API server double did not listen on [::1]:{facts['bind_port']} within 20 s "
+                               f"(journalctl -u {apiserver.UNIT})")
+            time.sleep(0.2)
+    print(f"[control-plane] kube-apiserver TEST DOUBLE serving on [::]:{facts['bind_port']} ({apiserver.UNIT})")
+
+
+REGISTER_DIR = "/var/lib/kubernetes-double/kubelet"
+REGISTER_LOG = "/var/log/kubernetes-double/register.log"
+
+
+def register_node(host, port, facts, cert_pem, key_pem, ca_file, version):
+    """
+    What the kubelet does after a join: POST its Node to the API server with the client certificate join made, and
+    keep trying until it answers (in the background, as a kubelet would; the log is REGISTER_LOG). A node that never
+    registers is never Ready, which is what callers then see.
+    """
+    node = apiserver.node_object(facts["node_name"], _node_ip(facts, ""), version, control_plane=False)
+    folder = path(REGISTER_DIR)
+    os.makedirs(folder, exist_ok=True)
+    write_file(os.path.join(REGISTER_DIR, "node.json"), json.dumps(node), 0o600)
+    write_file(os.path.join(REGISTER_DIR, "client.crt"), cert_pem, 0o600)
+    write_file(os.path.join(REGISTER_DIR, "client.key"), key_pem, 0o600)
+    os.makedirs(os.path.dirname(path(REGISTER_LOG)), exist_ok=True)
+    with open(path(REGISTER_LOG), "a", encoding="utf-8") as log:
+        subprocess.Popen([sys.executable, "-m", "kubedouble.apiserver", "register", f"{server_url(host, port)}/api/v1/nodes",
+                          os.path.join(folder, "node.json"), os.path.join(folder, "client.crt"),
+                          os.path.join(folder, "client.key"), ca_file],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                         env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    print(f"[kubelet-start] test double: node {facts['node_name']} registers with the API server at "
+          f"{server_url(host, port)} in the background (log {REGISTER_LOG})")
+
+
+def stop_apiserver():
+    if os.path.exists(path(APISERVER_UNIT)) and _systemd():
+        subprocess.run(["systemctl", "disable", "--now", apiserver.UNIT], capture_output=True, text=True)
+        os.remove(path(APISERVER_UNIT))
+        subprocess.run(["systemctl", "daemon-reload"], capture_output=True, text=True)
+    if os.path.exists(path(apiserver.STATE)):
+        os.remove(path(apiserver.STATE))
 
 
 def main(argv):

@@ -95,6 +95,16 @@ def ensure_cluster_ca():
 
 def client_certificate(ca_crt, ca_key, common_name, organization):
     """(cert PEM, key PEM) for a client certificate signed by the CA, RSA 2048 as kubeadm's default."""
+    return _certificate(ca_crt, ca_key, common_name, organization, "extendedKeyUsage=clientAuth\n")
+
+
+def serving_certificate(ca_crt, ca_key, common_name, dns_names, ip_addresses):
+    """(cert PEM, key PEM) for kube-apiserver's serving certificate with its subject alternative names."""
+    sans = ",".join([f"DNS:{n}" for n in dns_names] + [f"IP:{a}" for a in ip_addresses])
+    return _certificate(ca_crt, ca_key, common_name, None, f"extendedKeyUsage=serverAuth\nsubjectAltName={sans}\n")
+
+
+def _certificate(ca_crt, ca_key, common_name, organization, extensions):
     with tempfile.TemporaryDirectory(prefix="kube-double-") as tmp:
         key = os.path.join(tmp, "client.key")
         csr = os.path.join(tmp, "client.csr")
@@ -102,8 +112,7 @@ def client_certificate(ca_crt, ca_key, common_name, organization):
         ext = os.path.join(tmp, "ext.cnf")
         with open(ext, "w", encoding="utf-8") as f:
             f.write("basicConstraints=critical,CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                    "extendedKeyUsage=clientAuth\n")
+                    "keyUsage=critical,digitalSignature,keyEncipherment\n" + extensions)
         subject = f"/O={organization}/CN={common_name}" if organization else f"/CN={common_name}"
         _openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", subject],
                  f"making the key of {common_name}")
