@@ -771,9 +771,8 @@ internal static class HelpTestFiles
 
     public static string NewTempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "ipv6dind-helpbuilder-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        // A folder of its own directly in the temp directory: Delete leaves no empty parent behind.
+        return Directory.CreateTempSubdirectory("ipv6dind-helpbuilder-").FullName;
     }
 
     public static void Delete(string dir)
