@@ -51,6 +51,27 @@ public sealed class KubernetesCmdletEndToEndTests
         Assert.All(ready, c => Assert.True(c.Status == CheckStatus.Pass && c.Detail.StartsWith("Ready, kubelet v1.31.2, ", StringComparison.Ordinal), c.ToString()));
     }
 
+    /// <summary>examples/nightly/Rebuild-DindLab.ps1 through the console host; asserts exit 2 for the two cluster-DNS checks only.</summary>
+    private async Task<(string StdOut, string Log)> NightlyAsync(string name, string image, string log)
+    {
+        var before = File.Exists(log) ? await File.ReadAllTextAsync(log) : "";
+        var nightly = await HostProcess.TryRunAsync("dotnet", new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll"), "-Module", Repo.ModuleManifest, "-NonInteractive",
+            "-File", Path.Combine(Repo.Root, "examples", "nightly", "Rebuild-DindLab.ps1"), "-ClusterName", name, "-LogPath", log,
+            "-Nodes", "2", "-NodeImage", image, "-Dns64Upstream", _f.Upstream, "-TimeoutSec", "120",
+            "-ProbeName", OutsideWorld.WwwName, "-ProbeUrl", $"http://{OutsideWorld.WwwName}/",
+        }, TimeSpan.FromMinutes(10));
+        var appended = (File.Exists(log) ? await File.ReadAllTextAsync(log) : "")[before.Length..];
+        var summary = $"exit {nightly.ExitCode}\n{nightly.StdOut}\n{nightly.StdErr}\n{appended}";
+        Assert.True(nightly.ExitCode == 2, summary);
+        Assert.StartsWith($"Ipv6Dind nightly rebuild of '{name}' on {Environment.MachineName}: CHECKS FAILED (exit 2)", nightly.StdOut);
+        var failedLines = nightly.StdOut.Split('\n').Where(l => l.StartsWith("  FAIL ", StringComparison.Ordinal)).ToList();
+        Assert.True(failedLines.Count == 2 && failedLines.All(l => l.Contains(" ClusterDns", StringComparison.Ordinal)), summary);
+        Assert.Contains($"OUTPUT: Pass {name}-node-2 KubernetesNodeReady: Ready, kubelet v1.31.2", appended);
+        return (nightly.StdOut, appended);
+    }
+
     [Fact]
     public async Task TheCmdletsDriveAKubernetesLabThroughThePublishedApiServerPort()
     {
@@ -110,22 +131,16 @@ public sealed class KubernetesCmdletEndToEndTests
             AssertOnlyClusterDnsFails(Checks(name), 2);
 
             // The nightly rebuild script's Kubernetes variant, as its systemd unit runs it (the console host, a
-            // child process): the lab exists, so Reset-DindCluster; then the checks, of which only the cluster-DNS
-            // ones fail here, so exit 2 with those two in the summary.
+            // child process). Both branches: the lab exists, so Reset-DindCluster; then, the lab removed, New-DindCluster
+            // with -NodeImage. Each time the checks follow, of which only the cluster-DNS ones fail here: exit 2 with
+            // those two in the summary.
             var log = Path.Combine(dir.FullName, "nightly.log");
-            var nightly = await HostProcess.TryRunAsync("dotnet", new[]
-            {
-                Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll"), "-Module", Repo.ModuleManifest, "-NonInteractive",
-                "-File", Path.Combine(Repo.Root, "examples", "nightly", "Rebuild-DindLab.ps1"), "-ClusterName", name, "-LogPath", log,
-                "-NodeImage", image, "-TimeoutSec", "120", "-ProbeName", OutsideWorld.WwwName, "-ProbeUrl", $"http://{OutsideWorld.WwwName}/",
-            }, TimeSpan.FromMinutes(10));
-            var summary = $"exit {nightly.ExitCode}\n{nightly.StdOut}\n{nightly.StdErr}\n{(File.Exists(log) ? await File.ReadAllTextAsync(log) : "")}";
-            Assert.True(nightly.ExitCode == 2, summary);
-            Assert.StartsWith($"Ipv6Dind nightly rebuild of '{name}' on {Environment.MachineName}: CHECKS FAILED (exit 2)", nightly.StdOut);
-            var failedLines = nightly.StdOut.Split('\n').Where(l => l.StartsWith("  FAIL ", StringComparison.Ordinal)).ToList();
-            Assert.True(failedLines.Count == 2 && failedLines.All(l => l.Contains(" ClusterDns", StringComparison.Ordinal)), summary);
-            Assert.Contains($"the lab exists (Running, 2 node(s)): Reset-DindCluster", await File.ReadAllTextAsync(log));
-            Assert.Contains($"OUTPUT: Pass {name}-node-2 KubernetesNodeReady: Ready, kubelet v1.31.2", await File.ReadAllTextAsync(log));
+            var reset = await NightlyAsync(name, image, log);
+            Assert.Contains($"the lab exists (Running, 2 node(s)): Reset-DindCluster", reset.Log);
+            _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false").AssertSuccess();
+            var recreated = await NightlyAsync(name, image, log);
+            Assert.Contains($"no lab named '{name}': New-DindCluster with 2 node(s)", recreated.Log);
+            Assert.False(_f.Ps.Run($"Get-DindCluster {name}").Single<DindCluster>().NetworkOnly);
         }
         finally
         {
