@@ -19,8 +19,9 @@ public sealed partial class DindLab
 
     /// <summary>
     /// The cluster's cross-process lock, for an operation that changes the lab: New-, Reset-, Remove-, Start- and
-    /// Stop-DindCluster, Add- and Remove-DindNode, Set-Dns64 and Set-Nat64Prefix each hold it, so an admin's
-    /// command waits for (or is refused by) the nightly rebuild instead of breaking it midway.
+    /// Stop-DindCluster, Add- and Remove-DindNode, Sync-DindRoute, Set-Dns64 and Set-Nat64Prefix each hold it, so an
+    /// admin's command waits for (or is refused by) the nightly rebuild instead of breaking it midway. It is not
+    /// reentrant: an operation that holds it calls the unlocked variants (SyncRoutesUnlockedAsync).
     /// </summary>
     private Task<ClusterLock> LockAsync(string cluster, string operation, TimeSpan? wait = null) =>
         ClusterLock.AcquireAsync(LabInput.ClusterName(cluster), operation, wait ?? LockWait, Ct);
@@ -61,7 +62,7 @@ public sealed partial class DindLab
                 }).ConfigureAwait(false);
         var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
         if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+        await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
         if (info.AllowAaaa && DockerIsLocal)
             await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
         else if (info.AllowAaaa)
@@ -152,7 +153,7 @@ public sealed partial class DindLab
         try
         {
             await RecreateSupportAsync(spec, plan, replaceNat64: true).ConfigureAwait(false);
-            await SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+            await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
             await StepDone(LabSteps.Routes).ConfigureAwait(false);
             // A Ctrl-C that came with the last step still counts: the caller gets the old prefix or the new one, never
             // "stopped" with the new one in place.
@@ -165,7 +166,7 @@ public sealed partial class DindLab
             Log.Warning($"Moving the NAT64 prefix of '{cluster}' failed or was stopped ({ex.Message}); restoring {oldPlan.Nat64Prefix}.");
             var restore = new DindLab(_docker, _ctx with { Cancellation = CancellationToken.None }, _firewall);
             await restore.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: true).ConfigureAwait(false);
-            await restore.SyncRoutesAsync(cluster, null).ConfigureAwait(false);
+            await restore.SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
             throw;
         }
         return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
@@ -286,7 +287,7 @@ public sealed partial class DindLab
             await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
             throw;
         }
-        await SyncRoutesAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
+        await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
         return (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
     }
 
@@ -311,7 +312,7 @@ public sealed partial class DindLab
         await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
         Log.Verbose($"Removed node {nodeName}.");
         var others = nodes.Where(n => n.NodeName != nodeName).Select(n => n.NodeName).ToList();
-        if (others.Count > 0) await SyncRoutesAsync(cluster, others).ConfigureAwait(false);
+        if (others.Count > 0) await SyncRoutesUnlockedAsync(cluster, others).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -629,10 +629,20 @@ public sealed partial class DindLab
         return set;
     }
 
-    /// <summary>Re-applies the routes (and resolver, IPv6-only state) of the selected nodes, and NAT64's device routes.</summary>
+    /// <summary>
+    /// Sync-DindRoute: re-applies the routes (and resolver, IPv6-only state) of the selected nodes, and NAT64's
+    /// device routes, under the cluster's lock (a reset replacing the nodes meanwhile would make it fail midway).
+    /// </summary>
     public async Task SyncRoutesAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
     {
         LabInput.NodeNames(LabInput.ClusterName(cluster), nodeNames);
+        using var held = await LockAsync(cluster, "Sync-DindRoute").ConfigureAwait(false);
+        await SyncRoutesUnlockedAsync(cluster, nodeNames).ConfigureAwait(false);
+    }
+
+    /// <summary>The sync itself, for operations that already hold the cluster's lock (it is not reentrant).</summary>
+    private async Task SyncRoutesUnlockedAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
+    {
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
         var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && c.Running);
