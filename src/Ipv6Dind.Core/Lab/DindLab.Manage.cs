@@ -19,7 +19,7 @@ public sealed partial class DindLab
 
     /// <summary>
     /// The cluster's cross-process lock, for an operation that changes the lab: New-, Reset-, Remove-, Start- and
-    /// Stop-DindCluster, Add- and Remove-DindNode, Sync-DindRoute, Set-Dns64 and Set-Nat64Prefix each hold it, so an
+    /// Stop-DindCluster, Add- and Remove-DindNode, Sync-DindRoute, Copy-DindImage, Set-Dns64 and Set-Nat64Prefix each hold it, so an
     /// admin's command waits for (or is refused by) the nightly rebuild instead of breaking it midway. It is not
     /// reentrant: an operation that holds it calls the unlocked variants (SyncRoutesUnlockedAsync).
     /// </summary>

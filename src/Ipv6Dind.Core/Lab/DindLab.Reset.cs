@@ -157,6 +157,8 @@ public sealed partial class DindLab
         _activity = "Copy-DindImage";
         LabInput.NodeNames(LabInput.ClusterName(cluster), nodeNames);
         foreach (var image in images) LabInput.Image(image);
+        // A reset replacing the nodes meanwhile would make the import fail midway.
+        using var held = await LockAsync(cluster, "Copy-DindImage").ConfigureAwait(false);
         await ControlPlaneAsync(cluster).ConfigureAwait(false);
         foreach (var image in images)
             if (await _docker.InspectImageAsync(image, Ct).ConfigureAwait(false) is null)

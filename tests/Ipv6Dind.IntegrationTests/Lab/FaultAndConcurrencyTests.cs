@@ -64,7 +64,7 @@ public sealed class FaultAndConcurrencyTests
                 Assert.Contains("Reset-DindCluster", ex.Message);
                 Assert.Equal(new[] { name + "-node-1" }, (await _f.Lab().GetNodesAsync(name)).Select(n => n.NodeName));
 
-                // Nor may an admin's Stop-DindCluster, Set-Dns64, Sync-DindRoute or Remove-DindNode break into the rebuild.
+                // Nor may an admin's Stop-DindCluster, Set-Dns64, Sync-DindRoute, Copy-DindImage or Remove-DindNode break into the rebuild.
                 var waiting = _f.Lab();
                 waiting.LockWait = TimeSpan.FromSeconds(1);
                 foreach (var operation in new Func<Task>[]
@@ -73,6 +73,7 @@ public sealed class FaultAndConcurrencyTests
                     () => waiting.SetDns64Async(name, allowAaaa: null, upstream: new[] { _f.Upstream }),
                     () => waiting.RemoveNodeAsync(name, name + "-node-1"),
                     () => waiting.SyncRoutesAsync(name, null),
+                    () => waiting.CopyImagesAsync(name, new[] { "ipv6dind-test/tiny:1" }, null, 1),
                 })
                     Assert.Equal(ErrorIds.ClusterLocked, (await Assert.ThrowsAsync<DindException>(operation)).ErrorId);
                 Assert.Equal("Running", Assert.Single(await _f.Lab().GetClustersAsync(name)).State);
