@@ -10,32 +10,11 @@ namespace Ipv6Dind.FakeKubeApi;
 /// </summary>
 public sealed class FakeCoreDns
 {
-    public const string KubeadmCorefile = """
-        .:53 {
-            errors
-            health {
-               lameduck 5s
-            }
-            ready
-            kubernetes cluster.local in-addr.arpa ip6.arpa {
-               pods insecure
-               fallthrough in-addr.arpa ip6.arpa
-               ttl 30
-            }
-            prometheus :9153
-            forward . /etc/resolv.conf {
-               max_concurrent 1000
-            }
-            cache 30 {
-               disable success cluster.local
-               disable denial cluster.local
-            }
-            loop
-            reload
-            loadbalance
-        }
-
-        """;
+    /// <summary>
+    /// kubeadm 1.31's Corefile, from tests/doubles/kubernetes/kubedouble/kubeadm-1.31-Corefile: the kube-apiserver
+    /// double in the test image serves the same file.
+    /// </summary>
+    public static string KubeadmCorefile { get; } = FakeResources.Read("kubeadm-Corefile");
 
     private readonly FakeCluster _cluster;
     private readonly FakeConfigMap _configMap;

@@ -17,7 +17,7 @@ public sealed partial class FakeKubeProxy
     public const string ConfigKey = "config.conf";
 
     /// <summary>kubeadm's config.conf (a `|-` block in the ConfigMap: no final newline).</summary>
-    public static string KubeadmConfig { get; } = LoadKubeadmConfig();
+    public static string KubeadmConfig { get; } = FakeResources.Read("kubeadm-kube-proxy-config.conf").TrimEnd('\n');
 
     private readonly FakeCluster _cluster;
     private readonly FakeConfigMap _configMap;
@@ -152,14 +152,6 @@ public sealed partial class FakeKubeProxy
             if (_daemonSet["spec"]!.ToJsonString() != spec) _daemonSet["metadata"]!["generation"] = Generation + 1;
             return (JsonObject)_daemonSet.DeepClone();
         }
-    }
-
-    private static string LoadKubeadmConfig()
-    {
-        using var stream = typeof(FakeKubeProxy).Assembly.GetManifestResourceStream("kubeadm-kube-proxy-config.conf")
-            ?? throw new InvalidOperationException("The fake's kubeadm kube-proxy config.conf resource is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Replace("\r\n", "\n").TrimEnd('\n');
     }
 
     [GeneratedRegex(@"^(?<indent>[ ]+)maxPerCore:[ ]*(?<value>[^\n]*)$", RegexOptions.Multiline)]

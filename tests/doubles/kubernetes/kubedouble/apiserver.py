@@ -70,8 +70,9 @@ def _workload(kind, name, api_version, replicas):
     else:
         status.update({"desiredNumberScheduled": replicas, "currentNumberScheduled": replicas,
                        "updatedNumberScheduled": replicas, "numberReady": replicas, "numberAvailable": replicas})
-    spec = {"selector": {"matchLabels": {"k8s-app": name if name != "coredns" else "kube-dns"}},
-            "template": {"metadata": {"labels": {"k8s-app": name if name != "coredns" else "kube-dns"}},
+    app = "kube-dns" if name == "coredns" else name   # kubeadm labels CoreDNS's pods k8s-app=kube-dns
+    spec = {"selector": {"matchLabels": {"k8s-app": app}},
+            "template": {"metadata": {"labels": {"k8s-app": app}},
                          "spec": {"containers": [{"name": name, "image": f"registry.k8s.io/{name}:test-double"}]}}}
     if kind == "Deployment":
         spec["replicas"] = replicas

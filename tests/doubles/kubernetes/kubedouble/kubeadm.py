@@ -5,6 +5,7 @@
 # systemd runs, an API server double (apiserver.py) that serves the few calls Ipv6Dind makes.
 """kubeadm version | init | join | reset, as a test double."""
 
+import ipaddress
 import json
 import os
 import secrets
@@ -612,27 +613,9 @@ def cmd_token(argv):
 APISERVER_UNIT = "/etc/systemd/system/" + apiserver.UNIT
 APISERVER_CRT = "/etc/kubernetes/pki/apiserver.crt"
 APISERVER_KEY = "/etc/kubernetes/pki/apiserver.key"
-DEFAULT_COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-"""
+# kubeadm's Corefile, shared with the in-process fake API (tests/Ipv6Dind.FakeKubeApi embeds the same file).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "kubeadm-1.31-Corefile"), encoding="utf-8") as _f:
+    DEFAULT_COREFILE = _f.read()
 
 
 def _systemd():
@@ -648,7 +631,6 @@ def _node_ip(facts, fallback):
 
 def start_apiserver(facts, ca_crt, ca_key, version):
     """The serving certificate kubeadm's certs phase makes, the API objects its addon phases make, and the server."""
-    import ipaddress
     dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
            facts["node_name"], "localhost"]
     ips = [facts["advertise"]] if facts["advertise"] else []
