@@ -119,6 +119,7 @@ public static class ErrorIds
     public const string ServiceNotReady = nameof(ServiceNotReady);
     public const string HostCommandFailed = nameof(HostCommandFailed);
     public const string HostPermissionDenied = nameof(HostPermissionDenied);
+    public const string InvalidLabel = nameof(InvalidLabel);
 
     // Host tooling (conntrack, daemon.json, dockerd restarts, host routes)
     public const string InvalidConntrackParameter = nameof(InvalidConntrackParameter);

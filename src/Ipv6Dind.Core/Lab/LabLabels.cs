@@ -32,12 +32,40 @@ public static class LabLabels
     /// <summary>Containers that live only during one cmdlet call and are not part of the lab's state.</summary>
     public static bool IsTransient(string role) => role is RoleInspect or RoleProbe;
 
-    public static Dictionary<string, string> For(string cluster, string role) => new()
+    public static Dictionary<string, string> For(string cluster, string role)
     {
-        [Cluster] = cluster,
-        [Role] = role,
-        [Version] = typeof(LabLabels).Assembly.GetName().Version?.ToString(3) ?? "0",
-    };
+        var labels = new Dictionary<string, string>(Extra(Environment.GetEnvironmentVariable(ExtraVariable)), StringComparer.Ordinal)
+        {
+            [Cluster] = cluster,
+            [Role] = role,
+            [Version] = typeof(LabLabels).Assembly.GetName().Version?.ToString(3) ?? "0",
+        };
+        return labels;
+    }
+
+    /// <summary>
+    /// Extra labels for every object the module creates, as <c>key=value[,key=value]</c> (for example a CI job's
+    /// run id, so that its cleanup removes exactly its own clusters and never a user's).
+    /// </summary>
+    public const string ExtraVariable = "IPV6DIND_LABELS";
+
+    /// <summary>Parses <see cref="ExtraVariable"/>; keys in the module's own namespace (io.ipv6dind.) are refused.</summary>
+    public static IReadOnlyDictionary<string, string> Extra(string? value)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(value)) return labels;
+        foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=');
+            var key = eq > 0 ? pair[..eq] : "";
+            if (key.Length == 0 || key.StartsWith("io.ipv6dind.", StringComparison.Ordinal) || key.Any(char.IsWhiteSpace))
+                throw new DindException(ErrorIds.InvalidLabel, DindErrorCategory.InvalidArgument,
+                    $"{ExtraVariable}: '{pair}' is not a label the module may add (key=value; keys other than io.ipv6dind.*).", value, ExtraVariable,
+                    $"Set {ExtraVariable} to key=value pairs separated by commas, e.g. com.example.ci-run=1234, or unset it.");
+            labels[key] = pair[(eq + 1)..];
+        }
+        return labels;
+    }
 
     public static Dictionary<string, string> ClusterFilter(string cluster) => new() { [Cluster] = cluster };
 

@@ -9,12 +9,23 @@ namespace Ipv6Dind.IntegrationTests.Lab;
 
 /// <summary>
 /// What every lab test needs once: the images (built offline on first use, cached after), the simulated outside
-/// world, a Docker client, and the module in the hosted engine. Clusters of the tests are named "it-…"; all of
-/// them are removed before and after, so a failed or killed run leaves nothing for the next.
+/// world, a Docker client, and the module in the hosted engine. Clusters of the tests are named "it-…" and every
+/// object the module creates during this run carries the label <see cref="RunLabel"/>=<see cref="RunId"/> (through
+/// IPV6DIND_LABELS, which child processes such as real pwsh inherit). Cleanup removes exactly the clusters with this
+/// run's label, never a cluster by its name: a user's own "it-something" lab, or another run's, is never touched.
 /// </summary>
 public sealed class LabFixture : IAsyncLifetime
 {
     public const string Prefix = "it-";
+    public const string RunLabel = "io.ipv6dind-test.run";
+    public static readonly string RunId = MarkRun();
+
+    private static string MarkRun()
+    {
+        var id = Guid.NewGuid().ToString("N")[..12];
+        Environment.SetEnvironmentVariable(LabLabels.ExtraVariable, $"{RunLabel}={id}");
+        return id;
+    }
     public OutsideWorld World { get; } = new();
     public IDockerApi Docker { get; private set; } = null!;
     public ModuleSession Ps { get; private set; } = null!;
@@ -42,13 +53,14 @@ public sealed class LabFixture : IAsyncLifetime
     public DindLab Lab(CancellationToken ct = default) =>
         new(Docker, new OperationContext(ct, new Progress<DindProgress>(), NullLog.Instance));
 
-    /// <summary>Every cluster whose name starts with "it-": containers, volumes, networks, host rules.</summary>
+    /// <summary>Every cluster this run made (its label, never its name): containers, volumes, networks, host rules.</summary>
     public async Task RemoveTestClustersAsync()
     {
         var lab = Lab();
-        var names = (await Docker.ListContainersAsync(LabLabels.AnyCluster(), default)).Select(c => c.Labels[LabLabels.Cluster])
-            .Concat((await Docker.ListNetworksAsync(LabLabels.AnyCluster(), default)).Select(n => n.Labels[LabLabels.Cluster]))
-            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Distinct().ToList();
+        var mine = new Dictionary<string, string> { [RunLabel] = RunId };
+        var names = (await Docker.ListContainersAsync(mine, default)).Select(c => c.Labels[LabLabels.Cluster])
+            .Concat((await Docker.ListNetworksAsync(mine, default)).Select(n => n.Labels[LabLabels.Cluster]))
+            .Distinct().ToList();
         foreach (var name in names) await lab.RemoveAsync(name);
     }
 
