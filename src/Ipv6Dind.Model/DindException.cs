@@ -55,4 +55,5 @@ public enum DindErrorCategory
     DeviceError,
     OpenError,
     ParserError,
+    SecurityError,
 }

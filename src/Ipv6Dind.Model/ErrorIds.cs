@@ -120,6 +120,10 @@ public static class ErrorIds
     public const string HostCommandFailed = nameof(HostCommandFailed);
     public const string HostPermissionDenied = nameof(HostPermissionDenied);
     public const string InvalidLabel = nameof(InvalidLabel);
+    /// <summary>A path another user could redirect (a link or a foreign file in a directory others can write).</summary>
+    public const string HostPathUnsafe = nameof(HostPathUnsafe);
+    /// <summary>The lock could not be taken for a reason other than another holder (I/O error, unsafe directory).</summary>
+    public const string HostLockFailed = nameof(HostLockFailed);
 
     // Host tooling (conntrack, daemon.json, dockerd restarts, host routes)
     public const string InvalidConntrackParameter = nameof(InvalidConntrackParameter);

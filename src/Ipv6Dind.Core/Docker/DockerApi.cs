@@ -172,7 +172,7 @@ public sealed class DockerApi : IDockerApi
                 version.Experimental || info.ExperimentalBuild,
                 ipv6,
                 info.CgroupVersion ?? "",
-                os.Contains("Docker Desktop", StringComparison.OrdinalIgnoreCase));
+                os.Contains("Docker Desktop", StringComparison.OrdinalIgnoreCase)) { Id = info.ID ?? "" };
         });
 
     // ---- networks -------------------------------------------------------------------------------------------

@@ -74,7 +74,11 @@ public sealed record DaemonInfo(
     bool Experimental,
     bool Ipv6Default,
     string CgroupVersion,
-    bool IsDockerDesktop);
+    bool IsDockerDesktop)
+{
+    /// <summary>The daemon's ID (docker info's ID): what the module's locks are keyed by, with the cluster name.</summary>
+    public string Id { get; init; } = "";
+}
 
 public sealed record NetworkInfo(string Id, string Name, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> Subnets, string Driver);
 

@@ -22,45 +22,24 @@ public static class ConfigFileWriter
         if (File.Exists(full) && !overwrite)
             throw new DindException(existsErrorId, DindErrorCategory.ResourceExists,
                 $"{parameterName}: '{full}' already exists. {overwriteHint}", full, parameterName, overwriteHint);
-        var dir = Path.GetDirectoryName(full)!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        const UnixFileMode ReadableByAll = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode OpenFolder = ReadableByAll | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         try
         {
-            if (newDirectoryMode is { } dirMode && !OperatingSystem.IsWindows() && !Directory.Exists(dir))
-                Directory.CreateDirectory(dir, dirMode);
-            else
-                Directory.CreateDirectory(dir);
-            if (fileMode is { } mode && !OperatingSystem.IsWindows())
-                WriteNew(temp, content, mode);
-            else
-                File.WriteAllText(temp, content);
-            // rename(2) over the old file: a reader sees the old content or the new, never a mix.
-            File.Move(temp, full, overwrite);
-            return full;
+            // Relative to the open folder, never through a link another user planted (SecureDirectory).
+            using var dir = SecureDirectory.Open(Path.GetDirectoryName(full)!, newDirectoryMode ?? OpenFolder);
+            return dir.WriteFile(Path.GetFileName(full), content, fileMode ?? ReadableByAll, overwrite);
+        }
+        catch (FileExistsException)
+        {
+            throw new DindException(existsErrorId, DindErrorCategory.ResourceExists,
+                $"{parameterName}: '{full}' already exists. {overwriteHint}", full, parameterName, overwriteHint);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            TryDelete(temp);
             throw new DindException(failedErrorId, DindErrorCategory.WriteError,
                 $"{parameterName}: cannot write '{full}': {ex.Message}", full, parameterName,
                 "Check that the folder exists or can be created and that you may write there.", ex);
         }
-    }
-
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static void WriteNew(string path, string content, UnixFileMode mode)
-    {
-        using var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = mode,
-        });
-        using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true))
-            writer.Write(content);
-        stream.Flush(flushToDisk: true);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -1,3 +1,4 @@
+using Ipv6Dind.Core.Files;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -55,36 +56,45 @@ public static class DockerDaemonJson
     {
         string? backup = null;
         var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        var name = System.IO.Path.GetFileName(change.Path);
+        SecureDirectory dir;
         try
         {
-            if (change.Exists)
-            {
-                if (!OperatingSystem.IsWindows()) mode = File.GetUnixFileMode(change.Path);
-                backup = BackupPath(change.Path, now);
-                File.Copy(change.Path, backup, overwrite: false);
-            }
+            // Relative to the open folder and never through a link (SecureDirectory): root's write cannot be redirected.
+            dir = SecureDirectory.Open(System.IO.Path.GetDirectoryName(change.Path)!,
+                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException ex)
         {
-            throw WriteFailed(change.Path, $"cannot make the backup {backup}: {ex.Message}", ex);
-        }
-        var dir = System.IO.Path.GetDirectoryName(change.Path)!;
-        var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(change.Path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            Directory.CreateDirectory(dir);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = mode;
-            using (var stream = new FileStream(temp, options))
-            using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
-                writer.Write(change.Content);
-            File.Move(temp, change.Path, overwrite: true);
-            return backup;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw WriteFailed(change.Path, ex.Message, ex);
+        }
+        using (dir)
+        {
+            try
+            {
+                if (change.Exists)
+                {
+                    if (!OperatingSystem.IsWindows()) mode = File.GetUnixFileMode(change.Path) & (UnixFileMode)0x1FF;
+                    backup = BackupPath(change.Path, now);
+                    var old = File.ReadAllBytes(change.Path);
+                    using var copy = dir.CreateNew(System.IO.Path.GetFileName(backup), mode);
+                    copy.Write(old);
+                    copy.Flush(flushToDisk: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw WriteFailed(change.Path, $"cannot make the backup {backup}: {ex.Message}", ex);
+            }
+            try
+            {
+                dir.WriteFile(name, change.Content, mode);
+                return backup;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw WriteFailed(change.Path, ex.Message, ex);
+            }
         }
     }
 
@@ -193,8 +203,14 @@ public static class DockerIpv6Prefix
             $"{parameter}: '{text}' is not usable as Docker's IPv6 prefix: {why}.", text, parameter,
             "Give an IPv6 prefix in address/length form with the host bits zero, e.g. fd00:d0c:1::/64 or 2001:db8:1234:5600::/56.");
 
-    /// <summary>The comment of the ULA MASQUERADE rule Enable-DockerIpv6 -Masquerade adds (one per host).</summary>
-    public const string MasqueradeComment = "ipv6dind:docker-ipv6";
+    /// <summary>
+    /// The comment of the ULA MASQUERADE rule Enable-DockerIpv6 -Masquerade adds (one per host): in the daemon
+    /// namespace, apart from every cluster's rules (LabNames.HostRuleComment).
+    /// </summary>
+    public const string MasqueradeComment = "ipv6dind/daemon/docker-ipv6";
+
+    /// <summary>The comment 0.3 gave that rule; still recognised as this daemon's, so an upgrade can move or remove it.</summary>
+    public const string LegacyMasqueradeComment = "ipv6dind:docker-ipv6";
 
     /// <summary>
     /// The seed's ULA MASQUERADE rule: containers with a ULA (not routed outside) leave behind the host's own

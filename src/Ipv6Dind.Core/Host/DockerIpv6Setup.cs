@@ -131,7 +131,23 @@ public sealed class DockerIpv6Setup
         var old = previous is null ? Array.Empty<HostRule>() : new[] { DockerIpv6Prefix.MasqueradeRule(previous) };
 
         IReadOnlyList<HostRule> tagged;
-        try { tagged = await _firewall.ListByCommentAsync(DockerIpv6Prefix.MasqueradeComment, ct).ConfigureAwait(false); }
+        try
+        {
+            tagged = (await _firewall.ListByCommentAsync(DockerIpv6Prefix.MasqueradeComment, ct).ConfigureAwait(false))
+                .Concat(await _firewall.ListByCommentAsync(DockerIpv6Prefix.LegacyMasqueradeComment, ct).ConfigureAwait(false)).ToList();
+            // A rule under the old comment is replaced by the same rule under the new one.
+            foreach (var legacy in tagged.Where(r => r.Comment == DockerIpv6Prefix.LegacyMasqueradeComment).ToList())
+            {
+                await _firewall.RemoveAsync(new[] { legacy }, ct).ConfigureAwait(false);
+                var source = SourceOf(legacy);
+                if (Ipv6Prefix.TryParse(source, out _) is { } moved)
+                {
+                    var renewed = DockerIpv6Prefix.MasqueradeRule(moved);
+                    await _firewall.EnsureAsync(new[] { renewed }, ct).ConfigureAwait(false);
+                    tagged = tagged.Select(r => ReferenceEquals(r, legacy) ? renewed : r).ToList();
+                }
+            }
+        }
         catch (DindException ex) when (request.Masquerade is null && ex.Category is DindErrorCategory.NotInstalled or DindErrorCategory.PermissionDenied)
         {
             _ctx.Log.Verbose($"The host's ip6tables rules could not be read ({ex.Message}); no MASQUERADE rule is moved.");

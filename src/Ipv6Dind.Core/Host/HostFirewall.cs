@@ -7,8 +7,9 @@ public sealed record HostRule(string Table, string Chain, IReadOnlyList<string> 
 
 /// <summary>
 /// The host's ip6tables rules of a cluster: added for AAAA mode (direct IPv6 egress of the management network,
-/// kubeadm-dind-cluster PR 148), each carrying the comment "ipv6dind:&lt;cluster&gt;"; removal deletes exactly the
-/// rules with that comment (read back with ip6tables-save), never anything else.
+/// the management network), each carrying the cluster's comment (LabNames.HostRuleComment: name and network ID);
+/// removal deletes exactly the rules with that comment (read back with ip6tables-save), never anything else, and
+/// reports a rule it could not delete instead of counting it.
 /// </summary>
 public sealed class HostFirewall
 {
@@ -18,9 +19,8 @@ public sealed class HostFirewall
     public HostFirewall(IHostCommandRunner? runner = null) => _run = runner ?? HostCommandRunner.Instance;
 
     /// <summary>The rules AAAA mode needs for a management prefix.</summary>
-    public static IReadOnlyList<HostRule> AaaaModeRules(string cluster, string managementPrefix)
+    public static IReadOnlyList<HostRule> AaaaModeRules(string comment, string managementPrefix)
     {
-        var comment = Lab.LabNames.HostRuleComment(cluster);
         string[] Tag(params string[] spec) => spec.Concat(new[] { "-m", "comment", "--comment", comment }).ToArray();
         return new[]
         {
@@ -45,29 +45,50 @@ public sealed class HostFirewall
         }
     }
 
-    /// <summary>The rules on the host that carry exactly this cluster's comment.</summary>
-    public Task<IReadOnlyList<HostRule>> ListAsync(string cluster, CancellationToken ct) =>
-        ListByCommentAsync(Lab.LabNames.HostRuleComment(cluster), ct);
-
     /// <summary>The rules on the host that carry exactly <paramref name="comment"/>.</summary>
-    public async Task<IReadOnlyList<HostRule>> ListByCommentAsync(string comment, CancellationToken ct)
+    public async Task<IReadOnlyList<HostRule>> ListByCommentAsync(string comment, CancellationToken ct) =>
+        (await ListAllAsync(ct).ConfigureAwait(false)).Where(r => r.Comment == comment).ToList();
+
+    /// <summary>
+    /// The rules of every cluster of this name, whatever its network ID (what removal leaves alone when the ID is
+    /// not the removed network's; what a leftover listing shows).
+    /// </summary>
+    public async Task<IReadOnlyList<HostRule>> ListClusterAsync(string cluster, CancellationToken ct) =>
+        (await ListAllAsync(ct).ConfigureAwait(false)).Where(r => r.Comment.StartsWith(Lab.LabNames.HostRuleClusterPrefix(cluster), StringComparison.Ordinal)).ToList();
+
+    /// <summary>Every rule on the host (ip6tables-save).</summary>
+    public async Task<IReadOnlyList<HostRule>> ListAllAsync(CancellationToken ct)
     {
         var saved = await _run.RunAsync(Tool("ip6tables-save"), Array.Empty<string>(), null, Timeout, ct).ConfigureAwait(false);
         if (!saved.Succeeded) throw Failure("ip6tables-save", saved);
-        return Parse(saved.StandardOutput).Where(r => r.Comment == comment).ToList();
+        return Parse(saved.StandardOutput).ToList();
     }
 
-    /// <summary>Deletes every rule carrying the cluster's comment; none is not an error.</summary>
-    public Task<int> RemoveAsync(string cluster, CancellationToken ct) => RemoveByCommentAsync(Lab.LabNames.HostRuleComment(cluster), ct);
-
-    /// <summary>Deletes every rule carrying exactly <paramref name="comment"/>; none is not an error.</summary>
+    /// <summary>
+    /// Deletes every rule carrying exactly <paramref name="comment"/>; none is not an error. A rule ip6tables
+    /// would not delete is reported (HostCommandFailed naming it and the command that removes it), never counted.
+    /// </summary>
     public async Task<int> RemoveByCommentAsync(string comment, CancellationToken ct)
     {
         var rules = await ListByCommentAsync(comment, ct).ConfigureAwait(false);
+        var failed = new List<string>();
+        var removed = 0;
         foreach (var rule in rules)
-            await Ip6Tables(new[] { "-t", rule.Table, "-D", rule.Chain }.Concat(rule.Specification), ct, allowFailure: true).ConfigureAwait(false);
-        return rules.Count;
+        {
+            var r = await Ip6Tables(new[] { "-t", rule.Table, "-D", rule.Chain }.Concat(rule.Specification), ct, allowFailure: true).ConfigureAwait(false);
+            if (r.Succeeded) removed++;
+            else failed.Add($"{DeleteCommand(rule)} ({r.StandardError.Trim()})");
+        }
+        if (failed.Count > 0)
+            throw new DindException(ErrorIds.HostCommandFailed, DindErrorCategory.InvalidOperation,
+                $"{failed.Count} host ip6tables rule(s) tagged {comment} could not be deleted ({removed} were): {string.Join("; ", failed)}.", comment, null,
+                "Delete them by hand as root with the commands shown, or run the same command again.");
+        return removed;
     }
+
+    /// <summary>The command line that deletes <paramref name="rule"/> (for messages that leave it to the admin).</summary>
+    public static string DeleteCommand(HostRule rule) =>
+        $"ip6tables -t {rule.Table} -D {rule.Chain} {string.Join(' ', rule.Specification.Select(a => a.Contains(' ') || a.Length == 0 ? $"'{a}'" : a))}";
 
     /// <summary>Deletes exactly these rules where they are present (-C first); returns how many were deleted.</summary>
     public async Task<int> RemoveAsync(IEnumerable<HostRule> rules, CancellationToken ct)

@@ -76,7 +76,8 @@ public static class Kubeconfig
     /// <summary>
     /// Writes a kubeconfig (it holds the cluster's admin key) atomically: a temp file in the same folder, created
     /// with mode 0600 (never readable by others, not even for a moment), then renamed over <paramref name="path"/>.
-    /// A missing folder is created with mode 0700. Fails with KubeconfigInvalid before writing anything that is not
+    /// A missing folder is created with mode 0700. A link or another user's file at the path, in a folder others can
+    /// write, is refused with HostPathUnsafe (SecureDirectory). Fails with KubeconfigInvalid before writing anything that is not
     /// a kubeconfig, and with ConfigFileWriteFailed when the file cannot be written.
     /// </summary>
     public static void WriteFile(string path, string kubeconfigYaml)
@@ -85,10 +86,8 @@ public static class Kubeconfig
             throw new DindException(ErrorIds.InvalidPath, DindErrorCategory.InvalidArgument,
                 "path: give the path of the kubeconfig file to write.", path, nameof(path), "For example ~/.kube/config.");
         Parse(kubeconfigYaml, nameof(kubeconfigYaml));
-        // A ~/.kube/config that is a symbolic link (dotfile managers) stays one: the file it points to is replaced.
-        var file = new FileInfo(path);
-        if (file.LinkTarget is not null && file.ResolveLinkTarget(returnFinalTarget: true) is { } target)
-            path = target.FullName;
+        // A ~/.kube/config that is a symbolic link (dotfile managers) stays one where only its owner can write the
+        // folder; a link in a folder others can write is refused (ConfigFileWriter through SecureDirectory).
         ConfigFileWriter.Write(path, kubeconfigYaml, overwrite: true, ErrorIds.ConfigFileExists, ErrorIds.ConfigFileWriteFailed, nameof(path),
             fileMode: UnixFileMode.UserRead | UnixFileMode.UserWrite,
             newDirectoryMode: UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

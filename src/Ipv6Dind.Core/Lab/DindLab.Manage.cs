@@ -2,6 +2,7 @@ using System.Globalization;
 using Ipv6Dind.Core.Addressing;
 using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Files;
 using Ipv6Dind.Core.Host;
 using Ipv6Dind.Core.Images;
 using Ipv6Dind.Core.Kubernetes;
@@ -23,8 +24,22 @@ public sealed partial class DindLab
     /// admin's command waits for (or is refused by) the nightly rebuild instead of breaking it midway. It is not
     /// reentrant: an operation that holds it calls the unlocked variants (SyncRoutesUnlockedAsync).
     /// </summary>
-    private Task<ClusterLock> LockAsync(string cluster, string operation, TimeSpan? wait = null) =>
-        ClusterLock.AcquireAsync(LabInput.ClusterName(cluster), operation, wait ?? LockWait, Ct);
+    private async Task<ClusterLock> LockAsync(string cluster, string operation, TimeSpan? wait = null)
+    {
+        LabInput.ClusterName(cluster);
+        return await ClusterLock.AcquireAsync(await DaemonIdAsync().ConfigureAwait(false), cluster, operation, wait ?? LockWait, Ct).ConfigureAwait(false);
+    }
+
+    private string? _daemonId;
+
+    /// <summary>The daemon's ID, asked once per lab object: locks are keyed by daemon and cluster (two daemons on one host may each have a "lab").</summary>
+    private async Task<string> DaemonIdAsync()
+    {
+        if (_daemonId is { } known) return known;
+        var id = (await _docker.GetDaemonInfoAsync(Ct).ConfigureAwait(false)).Id;
+        // An API that reports no ID (an old or unusual daemon) is keyed by its endpoint instead.
+        return _daemonId = id.Length > 0 ? id : _docker.Endpoint;
+    }
 
     /// <summary>How long the operations without a lock-wait option of their own wait for the cluster's lock.</summary>
     public TimeSpan LockWait { get; set; } = LabOptions.DefaultLockWait;
@@ -63,8 +78,8 @@ public sealed partial class DindLab
         var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
         if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
-        if (info.AllowAaaa && DockerIsLocal)
-            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+        if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
+            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
         else if (info.AllowAaaa)
             Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
     }
@@ -111,10 +126,11 @@ public sealed partial class DindLab
 
         // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
+        var comment = await HostRuleCommentAsync(cluster).ConfigureAwait(false) ?? throw ClusterNotFound(cluster);
         if (addedRules)
         {
             RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
-            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(cluster, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
         }
         try
         {
@@ -122,11 +138,11 @@ public sealed partial class DindLab
         }
         catch when (addedRules)
         {
-            await _firewall.RemoveAsync(cluster, CancellationToken.None).ConfigureAwait(false);
+            await _firewall.RemoveByCommentAsync(comment, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         if (!spec.AllowAaaa && info.AllowAaaa && DockerIsLocal)
-            Log.Verbose($"Removed {await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
+            Log.Verbose($"Removed {await _firewall.RemoveByCommentAsync(comment, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
         return await GetDns64Async(cluster).ConfigureAwait(false);
     }
 
@@ -346,13 +362,19 @@ public sealed partial class DindLab
         LabInput.Path(directory);
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var written = new List<string>();
-        async Task Write(string container, string file, string content)
+        // Relative to the open folder, never through a link (SecureDirectory); owner-only, as logs and configs may hold secrets.
+        const UnixFileMode folderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode fileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var root = OpenExportFolder(directory, folderMode);
+        var folders = new Dictionary<string, SecureDirectory>(StringComparer.Ordinal);
+        try
         {
-            var dir = Path.Combine(directory, container);
-            Directory.CreateDirectory(dir);
-            var path = Path.Combine(dir, file);
-            await File.WriteAllTextAsync(path, content, Ct).ConfigureAwait(false);
-            lock (written) written.Add(path);
+        Task Write(string container, string file, string content)
+        {
+            Ct.ThrowIfCancellationRequested();
+            if (!folders.TryGetValue(container, out var dir)) folders[container] = dir = root.Subdirectory(container, folderMode);
+            written.Add(dir.WriteFile(file, content, fileMode));
+            return Task.CompletedTask;
         }
         await Write("cluster", "spec.yaml", SpecYaml.Serialize((await GetClustersAsync(cluster).ConfigureAwait(false)).Single().Spec)).ConfigureAwait(false);
         await Write("cluster", "address-plan.txt", string.Join('\n', AddressPlanner.Rows(plan).Select(r => $"{r.Role,-14} {r.Name,-26} {r.Address,-40} {r.Prefix}")) + "\n").ConfigureAwait(false);
@@ -378,8 +400,25 @@ public sealed partial class DindLab
                 await Write(c.Name, "ip-address.txt", addresses.StandardOutput + addresses.StandardError).ConfigureAwait(false);
             }
         }
-        var rules = await _firewall.ListAsync(cluster, Ct).ConfigureAwait(false);
+        var rules = await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment
+            ? await _firewall.ListByCommentAsync(comment, Ct).ConfigureAwait(false)
+            : Array.Empty<HostRule>();
         await Write("host", "ip6tables-rules.txt", string.Join('\n', rules.Select(r => $"-t {r.Table} -A {r.Chain} {string.Join(' ', r.Specification)}")) + "\n").ConfigureAwait(false);
         return written;
+        }
+        finally
+        {
+            foreach (var folder in folders.Values) folder.Dispose();
+        }
+    }
+
+    private static SecureDirectory OpenExportFolder(string directory, UnixFileMode mode)
+    {
+        try { return SecureDirectory.Open(directory, mode); }
+        catch (IOException e)
+        {
+            throw new DindException(ErrorIds.HostCommandFailed, DindErrorCategory.WriteError,
+                $"Path: cannot open or create the folder '{directory}': {e.Message}", directory, "Path", "Give a folder you may write, e.g. ./logs.", e);
+        }
     }
 }

@@ -189,11 +189,13 @@ public sealed partial class DindLab
     private async Task LoadImagesIntoNodesAsync(IReadOnlyList<string> images, IReadOnlyList<(string Id, string Name)> nodes, int parallelism,
         string step = "copy-image", int from = 5, int to = 100)
     {
-        var saved = Path.Combine(Path.GetTempPath(), $"ipv6dind-images-{Guid.NewGuid():N}.tar");
+        // A private folder (mkdtemp, 0700) in the temp directory: nobody else can plant or read anything in it, and an
+        // image may hold what its owner would not share.
+        var folder = Directory.CreateTempSubdirectory("ipv6dind-images-").FullName;
+        var saved = Path.Combine(folder, "images.tar");
         try
         {
             Report(step, $"saving {string.Join(", ", images)} from Docker", from);
-            // Readable by its owner only: an image may hold what its owner would not share.
             var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             await using (var file = new FileStream(saved, create))
@@ -216,8 +218,8 @@ public sealed partial class DindLab
         }
         finally
         {
-            try { File.Delete(saved); }
-            catch (IOException e) { Log.Warning($"Could not remove {saved}: {e.Message}"); }
+            try { Directory.Delete(folder, recursive: true); }
+            catch (IOException e) { Log.Warning($"Could not remove {folder}: {e.Message}"); }
         }
     }
 }

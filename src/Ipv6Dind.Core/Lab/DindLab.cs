@@ -41,14 +41,20 @@ public sealed partial class DindLab
     {
         Report(LabSteps.Preflight, "checking Docker, the spec and the images", 0);
         var daemon = await CheckDaemonAsync().ConfigureAwait(false);
+        _daemonId ??= daemon.Id.Length > 0 ? daemon.Id : _docker.Endpoint;
         Log.Verbose($"Docker {daemon.Version} (API {daemon.ApiVersion}) at {_docker.Endpoint}.");
 
-        var environment = await GatherEnvironmentAsync(excludeCluster: null).ConfigureAwait(false);
         var name = (input.ClusterName ?? "").Trim();
         // Two runs for one name (a timer and an admin) must not interleave; an invalid name fails in Resolve below.
         using var held = SpecValidator.ClusterNameProblem(name) is null
             ? await LockAsync(name, "New-DindCluster", options.LockWait).ConfigureAwait(false)
             : null;
+        // The daemon's address lock, from the overlap check until the network exists: of two creates with
+        // overlapping prefixes (of any names), the second sees the first's network and fails with the overlap error.
+        var addressLock = await ClusterLock.AcquireDaemonAsync(_daemonId, "New-DindCluster", options.LockWait, Ct).ConfigureAwait(false);
+        try
+        {
+        var environment = await GatherEnvironmentAsync(excludeCluster: null).ConfigureAwait(false);
         if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
             throw ClusterExists(name);
         if (!DockerIsLocal)
@@ -107,6 +113,7 @@ public sealed partial class DindLab
             }
             journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(networkId, t));
             ownsName = true;
+            addressLock.Dispose();   // the network now holds the prefixes: later creates see it
             await StepDone(step).ConfigureAwait(false);
 
             step = LabSteps.Dns64;
@@ -129,8 +136,9 @@ public sealed partial class DindLab
                 if (spec.AllowAaaa)
                 {
                     Report(step, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 92);
-                    journal.Record("host rules", t => _firewall.RemoveAsync(spec.ClusterName, t));
-                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(spec.ClusterName, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+                    var comment = LabNames.HostRuleComment(spec.ClusterName, networkId);
+                    journal.Record("host rules", t => _firewall.RemoveByCommentAsync(comment, t));
+                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
                 }
                 await StepDone(step).ConfigureAwait(false);
             }).ConfigureAwait(false);
@@ -153,6 +161,11 @@ public sealed partial class DindLab
                 ? " Everything it had created was removed."
                 : $" Not removed: {string.Join(", ", left)}; Remove-DindCluster {spec.ClusterName} removes them.";
             throw StepFailed(ex, $"Step '{step}'", $"New-DindCluster '{spec.ClusterName}'", spec.ClusterName, left.Count == 0 ? "" : outcome, outcome);
+        }
+        }
+        finally
+        {
+            addressLock.Dispose();
         }
     }
 
@@ -504,14 +517,16 @@ public sealed partial class DindLab
         catch (Exception ex) when (ex is DindException or FormatException or ArgumentException) { return null; }
     }
 
+    private static DindException ClusterNotFound(string name) =>
+        new(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
+            $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster lists the clusters on this Docker host.");
+
     private static string Role(ContainerInfo c) => c.Labels.TryGetValue(LabLabels.Role, out var r) ? r : "";
 
     private async Task<(DindCluster Cluster, AddressPlan Plan)> RequireAsync(string name)
     {
         LabInput.ClusterName(name);
-        var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault()
-            ?? throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
-                $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster lists the clusters on this Docker host.");
+        var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault() ?? throw ClusterNotFound(name);
         if (SafePlan(cluster.Spec) is null)
             throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.InvalidData,
                 $"ClusterName: cluster '{name}' has no readable spec on its DNS64 container (it may be half removed).", name, "ClusterName",
@@ -665,7 +680,10 @@ public sealed partial class DindLab
     public async Task<int> RemoveAsync(string cluster)
     {
         using var held = await LockAsync(cluster, "Remove-DindCluster").ConfigureAwait(false);
-        return await RemoveUnlockedAsync(cluster).ConfigureAwait(false);
+        var removed = await RemoveUnlockedAsync(cluster).ConfigureAwait(false);
+        // Nothing of the cluster is left, its lock file included (a waiter on it notices and takes a new one).
+        held.DeleteFile();
+        return removed;
     }
 
     /// <summary>Removal by a caller that already holds the cluster's lock (Reset-DindCluster after a failure).</summary>
@@ -686,7 +704,10 @@ public sealed partial class DindLab
             await _docker.RemoveVolumeAsync(volume, Ct).ConfigureAwait(false);
             removed++;
         }
-        foreach (var network in await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false))
+        // The network's ID names the host rules that are provably this cluster's (label and ID): read before removal.
+        var networks = await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false);
+        var comments = networks.Select(n => LabNames.HostRuleComment(cluster, n.Id)).ToList();
+        foreach (var network in networks)
         {
             await _docker.RemoveNetworkAsync(network.Id, Ct).ConfigureAwait(false);
             removed++;
@@ -696,9 +717,18 @@ public sealed partial class DindLab
             Log.Verbose($"Docker runs at {_docker.Endpoint}: no host rules of this machine are touched.");
         else try
         {
-            var rules = await _firewall.RemoveAsync(cluster, Ct).ConfigureAwait(false);
-            if (rules > 0) Log.Verbose($"Removed {rules} host ip6tables rule(s) of '{cluster}'.");
-            removed += rules;
+            foreach (var comment in comments)
+            {
+                var rules = await _firewall.RemoveByCommentAsync(comment, Ct).ConfigureAwait(false);
+                if (rules > 0) Log.Verbose($"Removed {rules} host ip6tables rule(s) tagged {comment}.");
+                removed += rules;
+            }
+            // Rules of an earlier cluster of this name whose network is gone are not provably this cluster's: named, not removed.
+            var orphans = (await _firewall.ListAllAsync(Ct).ConfigureAwait(false))
+                .Where(r => r.Comment.StartsWith(LabNames.HostRuleClusterPrefix(cluster), StringComparison.Ordinal) && !comments.Contains(r.Comment)).ToList();
+            if (orphans.Count > 0)
+                Log.Warning($"{orphans.Count} host ip6tables rule(s) carry the name '{cluster}' but the ID of a network that no longer exists; they were left alone. " +
+                            $"If they are leftovers of an earlier lab of this name, remove them as root: {string.Join("; ", orphans.Select(HostFirewall.DeleteCommand))}");
         }
         catch (DindException ex) when (ex.Category is DindErrorCategory.NotInstalled)
         {
@@ -730,6 +760,13 @@ public sealed partial class DindLab
         var container = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false)).FirstOrDefault(c => Role(c) == role)
             ?? throw new DindException(ErrorIds.DockerObjectNotFound, DindErrorCategory.ObjectNotFound, $"Cluster '{cluster}' has no {role} container.", cluster);
         return await _docker.ExecAsync(container.Id, argv, null, null, Ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The comment of the cluster's host rules (its name and network ID); null when it has no network.</summary>
+    private async Task<string?> HostRuleCommentAsync(string cluster)
+    {
+        var network = (await _docker.ListNetworksAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false)).FirstOrDefault();
+        return network is null ? null : LabNames.HostRuleComment(cluster, network.Id);
     }
 
     internal IDockerApi Docker => _docker;

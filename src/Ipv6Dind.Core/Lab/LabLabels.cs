@@ -80,6 +80,21 @@ public static class LabNames
     public static string Dns64(string cluster) => $"{cluster}-dns64";
     public static string Nat64(string cluster) => $"{cluster}-nat64";
     public static string Node(string cluster, int index) => Addressing.AddressPlanner.NodeName(cluster, index);
-    /// <summary>The comment every host rule of a cluster carries, so removal is exact.</summary>
-    public static string HostRuleComment(string cluster) => $"ipv6dind:{cluster}";
+    /// <summary>
+    /// The comment every host rule of a cluster carries: "ipv6dind/cluster/&lt;name&gt;/&lt;network id&gt;", the name
+    /// and the first 12 hex digits of the cluster's Docker network ID. Removal deletes exactly the rules of the
+    /// network it removes (label and ID), never a rule of another cluster of the same name (a removed one, another
+    /// daemon's) and never a host-level rule of the module (<see cref="HostRuleNamespace"/> "daemon").
+    /// </summary>
+    public static string HostRuleComment(string cluster, string networkId) =>
+        $"{HostRuleClusterPrefix(cluster)}{networkId[..Math.Min(12, networkId.Length)]}";
+
+    /// <summary>What every host rule comment of clusters of this name starts with (orphans are found by it, never removed by it).</summary>
+    public static string HostRuleClusterPrefix(string cluster) => $"{HostRuleNamespace}/cluster/{cluster}/";
+
+    /// <summary>
+    /// The module's comment namespace on the host: "ipv6dind/cluster/…" for clusters, "ipv6dind/daemon/…" for
+    /// rules of the Docker daemon's own setup (Enable-DockerIpv6). The two can never collide, whatever a cluster is named.
+    /// </summary>
+    public const string HostRuleNamespace = "ipv6dind";
 }

@@ -206,7 +206,7 @@ public sealed class DockerIpv6PrefixTests
         var rule = DockerIpv6Prefix.MasqueradeRule(DockerIpv6Prefix.Validate("fd00:d0c:1::/64"));
         Assert.Equal(("nat", "POSTROUTING"), (rule.Table, rule.Chain));
         Assert.Equal(DockerIpv6Prefix.MasqueradeComment, rule.Comment);
-        Assert.Equal(new[] { "-s", "fd00:d0c:1::/64", "!", "-d", "fd00:d0c:1::/64", "-j", "MASQUERADE", "-m", "comment", "--comment", "ipv6dind:docker-ipv6" }, rule.Specification);
+        Assert.Equal(new[] { "-s", "fd00:d0c:1::/64", "!", "-d", "fd00:d0c:1::/64", "-j", "MASQUERADE", "-m", "comment", "--comment", "ipv6dind/daemon/docker-ipv6" }, rule.Specification);
     }
 
     [Theory]

@@ -105,8 +105,24 @@ public class LabPlanningTests
         Assert.Equal(("nat", "POSTROUTING"), (lab[0].Table, lab[0].Chain));
         Assert.Equal(("filter", "FORWARD"), (lab[1].Table, lab[1].Chain));
         Assert.Contains("someone else's rule", rules.Select(r => r.Comment));
-        Assert.Equal(3, HostFirewall.AaaaModeRules("lab", "fd00:77:0:10::/64").Count);
-        Assert.All(HostFirewall.AaaaModeRules("lab", "fd00:77:0:10::/64"), r => Assert.Equal("ipv6dind:lab", r.Comment));
+        var comment = LabNames.HostRuleComment("lab", "0123456789abcdef0123");
+        Assert.Equal("ipv6dind/cluster/lab/0123456789ab", comment);
+        Assert.Equal(3, HostFirewall.AaaaModeRules(comment, "fd00:77:0:10::/64").Count);
+        Assert.All(HostFirewall.AaaaModeRules(comment, "fd00:77:0:10::/64"), r => Assert.Equal(comment, r.Comment));
+    }
+
+    [Fact]
+    public void ClusterRulesAndTheDaemonsOwnRulesLiveInDisjointNamespaces()
+    {
+        // A cluster named like the daemon's rule (0.3 tagged both "ipv6dind:<x>") can no longer share its comment.
+        foreach (var name in new[] { "docker-ipv6", "daemon", "lab" })
+        {
+            var comment = LabNames.HostRuleComment(name, "feedfacecafe0000");
+            Assert.NotEqual(DockerIpv6Prefix.MasqueradeComment, comment);
+            Assert.NotEqual(DockerIpv6Prefix.LegacyMasqueradeComment, comment);
+            Assert.False(DockerIpv6Prefix.MasqueradeComment.StartsWith(LabNames.HostRuleClusterPrefix(name), StringComparison.Ordinal));
+        }
+        Assert.StartsWith("ipv6dind/daemon/", DockerIpv6Prefix.MasqueradeComment);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class FaultAndConcurrencyTests
         {
             await _f.Lab().CreateAsync(Spec(name), new LabOptions());
             // Another run (a nightly reset, say) holds the lab: Add-DindNode must not interleave with it.
-            using (await ClusterLock.AcquireAsync(name, "Reset-DindCluster", TimeSpan.Zero, CancellationToken.None))
+            using (await ClusterLock.AcquireAsync(await _f.DaemonIdAsync(), name, "Reset-DindCluster", TimeSpan.Zero, CancellationToken.None))
             {
                 var ex = await Assert.ThrowsAsync<DindException>(() => _f.Lab().AddNodesAsync(name, 1, new LabOptions { LockWait = TimeSpan.FromSeconds(1) }));
                 Assert.Equal(ErrorIds.ClusterLocked, ex.ErrorId);
@@ -196,7 +196,7 @@ public sealed class FaultAndConcurrencyTests
             Assert.Equal(ErrorIds.RemoteDockerHost, (await Assert.ThrowsAsync<DindException>(() => lab.SyncHostRoutesAsync(name))).ErrorId);
             Assert.Equal(ErrorIds.RemoteDockerHost, (await Assert.ThrowsAsync<DindException>(() => lab.SetDns64Async(name, true, null))).ErrorId);
             Assert.False((await lab.GetDns64Async(name)).AllowAaaa);
-            Assert.Empty(await new HostFirewall().ListAsync(name, default));
+            Assert.Empty(await new HostFirewall().ListClusterAsync(name, default));
         }
         finally
         {

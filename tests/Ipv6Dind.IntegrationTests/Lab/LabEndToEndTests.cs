@@ -96,7 +96,7 @@ public sealed class LabEndToEndTests
             var checks = _f.Ps.Run($"Test-DindCluster {name} {Probes}").All<CheckResult>().ToList();
             Assert.Contains(checks, c => c.Check == "AaaaMode" && c.Status == CheckStatus.Pass);
             Assert.DoesNotContain(checks, c => c.Status == CheckStatus.Fail);
-            Assert.Equal(3, (await new Core.Host.HostFirewall().ListAsync(name, default)).Count);
+            Assert.Equal(3, (await new Core.Host.HostFirewall().ListClusterAsync(name, default)).Count);
 
             var direct = _f.Ps.Run($"Invoke-DindCommand {name} {name}-node-1 curl -sS --max-time 5 http://dual.example.test/");
             direct.AssertSuccess();

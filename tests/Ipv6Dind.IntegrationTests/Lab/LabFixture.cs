@@ -72,11 +72,14 @@ public sealed class LabFixture : IAsyncLifetime
         left.AddRange((await Docker.ListContainersAsync(filter, default)).Select(c => "container " + c.Name));
         left.AddRange((await Docker.ListNetworksAsync(filter, default)).Select(n => "network " + n.Name));
         left.AddRange((await Docker.ListVolumesAsync(filter, default)).Select(v => "volume " + v));
-        left.AddRange((await new HostFirewall().ListAsync(cluster, default)).Select(r => $"ip6tables -t {r.Table} {r.Chain} {string.Join(' ', r.Specification)}"));
+        left.AddRange((await new HostFirewall().ListClusterAsync(cluster, default)).Select(r => $"ip6tables -t {r.Table} {r.Chain} {string.Join(' ', r.Specification)}"));
         return left;
     }
 
     public string Upstream => OutsideWorld.ResolverAddress4;
+
+    /// <summary>The daemon's ID, which the module's locks are keyed by.</summary>
+    public async Task<string> DaemonIdAsync() => (await Docker.GetDaemonInfoAsync(default)).Id;
 }
 
 [CollectionDefinition("lab")]

@@ -100,7 +100,7 @@ public sealed class LabOperationsTests
     private static async Task<List<string>> OtherHostRulesAsync(string cluster)
     {
         var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
-        var comment = LabNames.HostRuleComment(cluster);
+        var comment = LabNames.HostRuleClusterPrefix(cluster);
         var table = "";
         var rules = new List<string>();
         foreach (var line in save.StdOut.Split('\n', StringSplitOptions.TrimEntries))
@@ -200,7 +200,7 @@ public sealed class LabOperationsTests
             Assert.True(dns.Running);
             Assert.Equal(new[] { _f.Upstream }, dns.Upstream);
             Assert.Contains(AssertChecksPass(name, aaaa), c => c.Check == "ForcedSynthesis" && c.Status == CheckStatus.Pass);
-            Assert.Empty(await firewall.ListAsync(name, default));
+            Assert.Empty(await firewall.ListClusterAsync(name, default));
 
             // On: real AAAA records, exactly the three host rules.
             var on = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa");
@@ -209,7 +209,7 @@ public sealed class LabOperationsTests
             Assert.True(_f.Ps.Run($"Get-Dns64 {name}").Single<Dns64Settings>().AllowAaaa);
             Assert.True(GetCluster(name).AllowAaaa);
             Assert.Contains(AssertChecksPass(name, aaaa), c => c.Check == "AaaaMode" && c.Status == CheckStatus.Pass);
-            var rules = await firewall.ListAsync(name, default);
+            var rules = await firewall.ListClusterAsync(name, default);
             Assert.Equal(3, rules.Count);
             Assert.Equal(2, rules.Count(r => r.Table == "filter" && r.Chain == "FORWARD"));
             Assert.Single(rules, r => r.Table == "nat" && r.Chain == "POSTROUTING");
@@ -217,7 +217,7 @@ public sealed class LabOperationsTests
 
             // Again: idempotent, still three.
             _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa").AssertSuccess();
-            Assert.Equal(3, (await firewall.ListAsync(name, default)).Count);
+            Assert.Equal(3, (await firewall.ListClusterAsync(name, default)).Count);
 
             // Off: forced synthesis again, the rules gone, everything else untouched.
             var off = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa:$false");
@@ -225,7 +225,7 @@ public sealed class LabOperationsTests
             Assert.False(off.Single<Dns64Settings>().AllowAaaa);
             Assert.False(_f.Ps.Run($"Get-Dns64 {name}").Single<Dns64Settings>().AllowAaaa);
             Assert.Contains(AssertChecksPass(name, aaaa), c => c.Check == "ForcedSynthesis" && c.Status == CheckStatus.Pass);
-            Assert.Empty(await firewall.ListAsync(name, default));
+            Assert.Empty(await firewall.ListClusterAsync(name, default));
             Assert.Equal(othersBefore, await OtherHostRulesAsync(name));
 
             // Changing the upstream (to the same resolver) keeps the lab working.
