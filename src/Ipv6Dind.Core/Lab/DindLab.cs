@@ -51,12 +51,18 @@ public sealed partial class DindLab
             : null;
         // The daemon's address lock, from the overlap check until the network exists: of two creates with
         // overlapping prefixes (of any names), the second sees the first's network and fails with the overlap error.
-        var addressLock = await ClusterLock.AcquireDaemonAsync(_daemonId, "New-DindCluster", options.LockWait, Ct).ConfigureAwait(false);
+        ClusterLock? addressLock = null;
+        var nothingLeft = true;        // a failure that leaves nothing of the cluster takes its lock file too
+        var clusterExisted = false;
         try
         {
+        addressLock = await ClusterLock.AcquireDaemonAsync(_daemonId, "New-DindCluster", options.LockWait, Ct).ConfigureAwait(false);
         var environment = await GatherEnvironmentAsync(excludeCluster: null).ConfigureAwait(false);
         if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
+        {
+            clusterExisted = true;
             throw ClusterExists(name);
+        }
         if (!DockerIsLocal)
         {
             // This machine's rules and resolvers are not the Docker host's.
@@ -93,6 +99,7 @@ public sealed partial class DindLab
         var journal = new Journal(Log);
         var step = LabSteps.Preflight;
         var ownsName = false; // set once this run made the cluster's network: from then on, what carries the name is ours
+        var operation = Guid.NewGuid().ToString("N");
         try
         {
             await StepDone(step).ConfigureAwait(false);
@@ -100,6 +107,9 @@ public sealed partial class DindLab
             step = LabSteps.Network;
             Report(step, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 5);
             var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
+            // This run's mark: a create whose answer is lost (a dropped connection, Ctrl-C) still made the network,
+            // and the rollback finds it by this label when the journal could not record it.
+            networkLabels[LabLabels.Operation] = operation;
             if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
             else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
             string networkId;
@@ -114,6 +124,7 @@ public sealed partial class DindLab
             journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(networkId, t));
             ownsName = true;
             addressLock.Dispose();   // the network now holds the prefixes: later creates see it
+            addressLock = null;
             await StepDone(step).ConfigureAwait(false);
 
             step = LabSteps.Dns64;
@@ -155,7 +166,9 @@ public sealed partial class DindLab
             Log.Warning(cancelled
                 ? $"New-DindCluster '{spec.ClusterName}' was stopped during step '{step}'; removing the {journal.Count} object(s) created so far."
                 : $"New-DindCluster '{spec.ClusterName}' failed during step '{step}'; removing the {journal.Count} object(s) created so far.");
+            ownsName = ownsName || await MadeNetworkAsync(operation).ConfigureAwait(false);
             var left = await RollBackAndSweepAsync(journal, spec.ClusterName, ownsName, options.RollbackBudget).ConfigureAwait(false);
+            nothingLeft = left.Count == 0;
             if (cancelled) throw;
             var outcome = left.Count == 0
                 ? " Everything it had created was removed."
@@ -163,9 +176,15 @@ public sealed partial class DindLab
             throw StepFailed(ex, $"Step '{step}'", $"New-DindCluster '{spec.ClusterName}'", spec.ClusterName, left.Count == 0 ? "" : outcome, outcome);
         }
         }
+        catch when (!clusterExisted && nothingLeft)
+        {
+            // Nothing of the cluster is left: neither is its lock file (held until this method returns).
+            held?.DeleteFile();
+            throw;
+        }
         finally
         {
-            addressLock.Dispose();
+            addressLock?.Dispose();
         }
     }
 
@@ -244,6 +263,22 @@ public sealed partial class DindLab
         {
             Log.Warning($"Sweeping what is left of '{cluster}' failed: {ex.Message}");
             return failed.Count > 0 ? failed : new[] { $"objects labelled with cluster '{cluster}' (the sweep failed: {ex.Message})" };
+        }
+    }
+
+    /// <summary>Whether a network carrying this run's operation label exists (its create reached the daemon, its answer did not).</summary>
+    private async Task<bool> MadeNetworkAsync(string operation)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var mine = new Dictionary<string, string> { [LabLabels.Operation] = operation };
+            return (await _docker.ListNetworksAsync(mine, cts.Token).ConfigureAwait(false)).Count > 0;
+        }
+        catch (Exception ex) when (ex is DindException or OperationCanceledException)
+        {
+            Log.Warning($"Could not check for a network this run made before its answer was lost: {ex.Message}");
+            return false;
         }
     }
 

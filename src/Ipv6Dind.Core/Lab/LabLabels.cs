@@ -12,6 +12,8 @@ public static class LabLabels
     public const string Spec = "io.ipv6dind.spec";
     public const string NetworkOnly = "io.ipv6dind.network-only";
     public const string Version = "io.ipv6dind.version";
+    /// <summary>On a cluster's network: the New-DindCluster run that made it (found again when its create answer was lost).</summary>
+    public const string Operation = "io.ipv6dind.operation";
     /// <summary>On the network of a Kubernetes cluster: the Kubernetes version of its nodes.</summary>
     public const string Kubernetes = "io.ipv6dind.kubernetes";
     /// <summary>On a Kubernetes node: "control-plane" or "worker".</summary>

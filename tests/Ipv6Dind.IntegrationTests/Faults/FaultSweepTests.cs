@@ -74,7 +74,7 @@ public sealed class FaultSweepTests
             .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Order())}"));
         lines.AddRange((await _f.Docker.ListVolumesAsync(null, default)).Select(v => $"volume {v}"));
         var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
-        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("ipv6dind", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
+        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("--comment ipv6dind/", StringComparison.Ordinal) || l.Contains("--comment \"ipv6dind/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
         var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
         lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
         var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(await _f.DaemonIdAsync(), cluster));
