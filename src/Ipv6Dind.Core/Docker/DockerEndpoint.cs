@@ -84,20 +84,8 @@ public sealed record DockerEndpoint
             target: host, parameterName: "DOCKER_HOST",
             recommendedAction: "Set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port, or unset it to use unix:///var/run/docker.sock.");
 
-    /// <summary>
-    /// The daemon runs on this machine: a unix socket, or tcp to a loopback address or localhost. Host-side changes
-    /// (ip6tables rules, routes) are made on this machine, so they are right only then.
-    /// </summary>
-    public bool IsLocal => IsLocalUri(Uri);
-
-    /// <summary><see cref="IsLocal"/> for an endpoint as <see cref="Display"/> shows it (what IDockerApi.Endpoint holds).</summary>
-    public static bool IsLocalDisplay(string endpoint) =>
-        !Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || IsLocalUri(uri);
-
-    private static bool IsLocalUri(Uri uri) =>
-        !string.Equals(uri.Scheme, "tcp", StringComparison.OrdinalIgnoreCase)
-        || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
-        || (System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var address) && System.Net.IPAddress.IsLoopback(address));
+    // Whether the daemon runs on this machine is not a property of the scheme (a unix path can be a forward to
+    // another host): Host/DaemonLocality.cs decides it from /proc.
 
     public override string ToString() => Display;
 }

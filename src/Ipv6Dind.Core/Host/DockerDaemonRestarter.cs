@@ -65,23 +65,45 @@ public sealed class DockerDaemonRestarter
             : $"SIGTERM to the dockerd in {options.PidFile ?? DefaultPidFile}, then start " +
               (options.DaemonCommand is { Count: > 0 } c ? string.Join(' ', c) : "it again with its own command line") + $" (output to {options.LogFile})";
 
-    /// <summary>The daemon the pid file names, when it runs; null otherwise.</summary>
+    /// <summary>
+    /// The daemon the pid file names, when it runs; null when the file is missing or its process is gone. Throws
+    /// (<see cref="ErrorIds.DockerRestartFailed"/>) rather than name a process root must not signal: a pid file that
+    /// is a link or that others could write (<see cref="TrustedPidFile"/>), a process that is not dockerd
+    /// (/proc/&lt;pid&gt;/exe, and its argv[0], since that argv is what a restart runs again), or a dockerd that is not the
+    /// one serving the daemon's unix endpoint (<see cref="DaemonLocality"/>).
+    /// </summary>
     public static RunningDaemon? FindRunning(DockerRestartOptions options)
     {
         var pidFile = options.PidFile ?? DefaultPidFile;
-        int pid;
-        try
+        int? read;
+        try { read = TrustedPidFile.Read(pidFile); }
+        catch (TrustedPidFile.UntrustedException ex) { throw Refused(pidFile, ex.Message); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+        if (read is not int pid || !Alive(options.Root, pid)) return null;
+
+        var proc = new DaemonLocality(options.Root);
+        if (!proc.IsDockerd(pid))
+            throw Refused(pidFile, $"it names pid {pid}, which is {proc.Describe(pid)}, not dockerd");
+        var argv = proc.Argv(pid).ToArray();
+        if (argv.Length == 0 || Path.GetFileName(argv[0]) != "dockerd")
+            throw Refused(pidFile, $"the command line of pid {pid} does not start with dockerd ('{(argv.Length == 0 ? "" : argv[0])}'), so it is not run again");
+        var host = FlagValue(argv, "-H") ?? FlagValue(argv, "--host");
+        // The endpoint this daemon serves: the one given, else its own -H, else dockerd's default socket.
+        var endpoint = options.DockerHost ?? host ?? DockerEndpoint.DefaultHost;
+        if (endpoint.StartsWith("unix://", StringComparison.OrdinalIgnoreCase))
         {
-            if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out pid)) return null;
+            var locality = proc.Decide(endpoint);
+            if (!locality.IsLocal || locality.DaemonPid != pid)
+                throw Refused(pidFile, $"pid {pid} is not the dockerd serving {endpoint} ({locality.Evidence})");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
-        if (!Alive(options.Root, pid)) return null;
-        string[] argv;
-        try { argv = File.ReadAllText(Path.Combine(options.Root, $"proc/{pid}/cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
-        return new RunningDaemon(pid, argv, FlagValue(argv, "--config-file") ?? DockerDaemonJson.DefaultPath,
-            FlagValue(argv, "-H") ?? FlagValue(argv, "--host"));
+        return new RunningDaemon(pid, argv, FlagValue(argv, "--config-file") ?? DockerDaemonJson.DefaultPath, host);
     }
+
+    private static DindException Refused(string pidFile, string why) =>
+        new(ErrorIds.DockerRestartFailed, DindErrorCategory.InvalidOperation,
+            $"Refusing to signal or restart the process in {pidFile}: {why}. No signal was sent.", pidFile, "PidFile",
+            "Give -PidFile naming dockerd's own pid file (written by dockerd --pidfile, owned by root, in a root-only folder such as /run), " +
+            "and -DockerHost with the unix socket that dockerd serves.");
 
     /// <summary>Refuses a restart that could not work: a flag for a key the file now sets, or a daemon reading another file.</summary>
     public static void CheckConflicts(RunningDaemon daemon, string configPath, IEnumerable<string> keysInFile)
@@ -118,6 +140,9 @@ public sealed class DockerDaemonRestarter
         var host = options.DockerHost ?? FlagValue(argv, "-H") ?? FlagValue(argv, "--host") ?? running?.Host;
         if (running is not null)
         {
+            // The pid could have ended and been reused since it was checked.
+            if (!new DaemonLocality(options.Root).IsDockerd(running.Pid))
+                throw Refused(options.PidFile ?? DefaultPidFile, $"pid {running.Pid} is no longer dockerd");
             var kill = await _run.RunAsync("kill", new[] { "-TERM", running.Pid.ToString(CultureInfo.InvariantCulture) }, null, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
             if (!kill.Succeeded && Alive(options.Root, running.Pid))
                 throw Failed($"SIGTERM to dockerd (pid {running.Pid}) failed: {kill.StandardError.Trim()}", "Run as root.");

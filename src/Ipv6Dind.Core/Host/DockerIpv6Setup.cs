@@ -57,7 +57,14 @@ public sealed class DockerIpv6Setup
         var change = DockerDaemonJson.Plan(request.ConfigPath, options);
 
         // A daemon that could not start with the new file is found out before anything changes.
-        var running = DockerDaemonRestarter.FindRunning(request.RestartOptions);
+        // An untrusted pid file (DockerDaemonRestarter.FindRunning) stops a restart before daemon.json changes.
+        RunningDaemon? running;
+        try { running = DockerDaemonRestarter.FindRunning(request.RestartOptions); }
+        catch (DindException ex) when (!request.Restart)
+        {
+            _ctx.Log.Warning($"{ex.Message} {ex.RecommendedAction}");
+            running = null;
+        }
         if (running is not null)
         {
             var keys = DockerDaemonJson.Keys.Where(k => k != "experimental" || options.Experimental).ToList();

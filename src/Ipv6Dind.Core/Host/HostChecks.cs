@@ -13,6 +13,8 @@ public sealed record HostCheckInputs
     public int CpuCount { get; init; } = Environment.ProcessorCount;
     public bool IsLinux { get; init; } = RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
     public string DockerEndpoint { get; init; } = "";
+    /// <summary>Whether the daemon is provably this host's (<see cref="DaemonLocality"/>); null: not decided.</summary>
+    public DaemonLocalityResult? DockerLocality { get; init; }
     /// <summary>The daemon's answer; null when it did not answer (<see cref="DockerError"/> says why).</summary>
     public DaemonInfo? Docker { get; init; }
     public string? DockerError { get; init; }
@@ -55,7 +57,7 @@ public static class HostChecks
             if (r.Succeeded) save = r.StandardOutput; else saveError = r.StandardError.Trim();
         }
         catch (DindException ex) { saveError = ex.Message; }
-        return new HostCheckInputs { DockerEndpoint = docker.Endpoint, Docker = info, DockerError = dockerError, Ip6TablesSave = save, Ip6TablesError = saveError };
+        return new HostCheckInputs { DockerEndpoint = docker.Endpoint, DockerLocality = DaemonLocality.Check(docker.Endpoint), Docker = info, DockerError = dockerError, Ip6TablesSave = save, Ip6TablesError = saveError };
     }
 
     public static IReadOnlyList<CheckResult> Evaluate(HostCheckInputs input)
@@ -145,10 +147,10 @@ public static class HostChecks
             yield return Fail(target, "Docker", $"Docker does not answer: {input.DockerError}", "Start dockerd (systemctl start docker), or set DOCKER_HOST to a daemon that runs.");
             yield break;
         }
-        if (input.DockerEndpoint.Length > 0 && !Ipv6Dind.Core.Docker.DockerEndpoint.IsLocalDisplay(input.DockerEndpoint))
+        if (input.DockerLocality is { IsLocal: false } elsewhere)
             yield return Warn(target, "DockerHostLocation",
-                $"Docker runs at {input.DockerEndpoint}, another machine: the kernel, sysctl, swap, module, conntrack and ip6tables checks describe this machine, not the Docker host",
-                "Run Test-DindHost on the Docker host for those; labs on a remote daemon need -Dns64Upstream and cannot use AAAA mode or host routes from here.");
+                $"Docker at {input.DockerEndpoint} is not provably this machine's ({elsewhere.Evidence}): the kernel, sysctl, swap, module, conntrack and ip6tables checks describe this machine, not the Docker host",
+                "Run Test-DindHost on the Docker host, as root, for those; labs on a daemon elsewhere need -Dns64Upstream and cannot use AAAA mode or host routes from here.");
         if (d.IsDockerDesktop)
         {
             yield return Fail(target, "Docker", $"Docker Desktop ({d.OperatingSystem}): its VM gives containers no usable IPv6, as on macOS",

@@ -12,8 +12,8 @@ public sealed partial class DindLab
     /// <summary>The host routes a cluster needs, with Present read from the host's table.</summary>
     public async Task<IReadOnlyList<DindRoute>> GetHostRoutesAsync(string cluster, HostRoutes? routes = null)
     {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);     // an unreachable daemon says so first
         RequireLocalDocker("Host routes", cluster, "Host");
-        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var present = (await (routes ?? new HostRoutes()).ListAsync(plan.ManagementPrefix, Ct).ConfigureAwait(false)).ToHashSet();
         return HostRoutes.Plan(plan)
             .Select(r => new DindRoute
@@ -31,8 +31,8 @@ public sealed partial class DindLab
     /// <summary>Adds (replaces) the host's routes to the cluster's pod and service prefixes; deletes ours that are no longer planned.</summary>
     public async Task SyncHostRoutesAsync(string cluster, HostRoutes? routes = null)
     {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);     // an unreachable daemon says so first
         RequireLocalDocker("Host routes", cluster, "Host");
-        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var planned = HostRoutes.Plan(plan);
         await (routes ?? new HostRoutes()).EnsureAsync(plan.ManagementPrefix, planned, Ct).ConfigureAwait(false);
         Log.Verbose($"Host routes of '{cluster}': {string.Join(", ", planned.Select(r => $"{r.Destination} via {r.Gateway}"))} (proto {HostRoutes.Protocol}).");
@@ -41,8 +41,8 @@ public sealed partial class DindLab
     /// <summary>Deletes the host's routes into the cluster (ours only); returns how many.</summary>
     public async Task<int> RemoveHostRoutesAsync(string cluster, HostRoutes? routes = null)
     {
+        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);     // an unreachable daemon says so first
         RequireLocalDocker("Host routes", cluster, "Host");
-        var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var removed = await (routes ?? new HostRoutes()).RemoveAsync(plan.ManagementPrefix, Ct).ConfigureAwait(false);
         Log.Verbose($"Removed {removed} host route(s) of '{cluster}'.");
         return removed;

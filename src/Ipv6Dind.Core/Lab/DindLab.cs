@@ -808,8 +808,12 @@ public sealed partial class DindLab
     internal OperationContext Context => _ctx;
     internal Task<(DindCluster Cluster, AddressPlan Plan)> RequireClusterAsync(string name) => RequireAsync(name);
 
-    /// <summary>The Docker daemon runs on this machine (see <see cref="DockerEndpoint.IsLocal"/>).</summary>
-    internal bool DockerIsLocal => DockerEndpoint.IsLocalDisplay(_docker.Endpoint);
+    /// <summary>The Docker daemon is provably this machine's (see <see cref="DaemonLocality"/>); decided once per instance.</summary>
+    internal bool DockerIsLocal => Locality.IsLocal;
+
+    private DaemonLocalityResult? _locality;
+    /// <summary>Whether the daemon is this host's and why; callers that already know it pass it in.</summary>
+    public DaemonLocalityResult Locality { get => _locality ??= DaemonLocality.Check(_docker.Endpoint); init => _locality = value; }
 
     /// <summary>
     /// A Kubernetes lab publishes its API server on the Docker host's loopback only ([::1]:port, issue 7), which a
@@ -818,9 +822,9 @@ public sealed partial class DindLab
     /// </summary>
     private DindException ApiServerOnRemoteHost(object target, string? parameterName) =>
         new(ErrorIds.RemoteDockerHost, DindErrorCategory.InvalidOperation,
-            $"{(parameterName is null ? "" : parameterName + ": ")}a Kubernetes lab publishes its API server on the Docker host's loopback ([::1]) only, which this machine cannot reach: the Docker daemon runs at {_docker.Endpoint}.",
+            $"{(parameterName is null ? "" : parameterName + ": ")}a Kubernetes lab publishes its API server on the Docker host's loopback ([::1]) only, which this machine cannot reach: the Docker daemon at {_docker.Endpoint} is not provably this machine's ({Locality.Evidence}).",
             target, parameterName,
-            "Run the cmdlet on the Docker host itself (DOCKER_HOST unset or unix://), or build a network lab (-NetworkOnly) from here. " +
+            "Run the cmdlet on the Docker host itself (DOCKER_HOST unset or dockerd's own unix socket), or build a network lab (-NetworkOnly) from here. " +
             "To use kubectl from here with a lab made on the Docker host, forward its port: ssh -L <port>:[::1]:<port> <docker host>.");
 
     /// <summary>
@@ -830,9 +834,6 @@ public sealed partial class DindLab
     internal void RequireLocalDocker(string what, object target, string? parameterName)
     {
         if (DockerIsLocal) return;
-        throw new DindException(ErrorIds.RemoteDockerHost, DindErrorCategory.InvalidOperation,
-            $"{(parameterName is null ? "" : parameterName + ": ")}{what} would change this machine, but the Docker daemon runs at {_docker.Endpoint}: " +
-            "the rules and routes belong on the Docker host.", target, parameterName,
-            "Run the cmdlet on the Docker host itself (DOCKER_HOST unset or unix://), or leave AAAA mode and host routes out for a remote daemon.");
+        throw DaemonLocality.NotLocal(Locality, what, target, parameterName);
     }
 }

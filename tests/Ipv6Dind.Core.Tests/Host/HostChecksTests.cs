@@ -65,19 +65,25 @@ public sealed class HostChecksTests : IDisposable
 
     [Theory]
     [InlineData("unix:///var/run/docker.sock", true)]
-    [InlineData("unix:///tmp/forwarded.sock", true)]
-    [InlineData("tcp://127.0.0.1:2375", true)]
-    [InlineData("tcp://[::1]:2376", true)]
-    [InlineData("tcp://localhost:2376", true)]
+    [InlineData("unix:///tmp/forwarded.sock", false)]
+    [InlineData("unix:///run/nobody-listens.sock", false)]
+    [InlineData("tcp://127.0.0.1:2375", false)]
+    [InlineData("tcp://[::1]:2376", false)]
+    [InlineData("tcp://localhost:2376", false)]
     [InlineData("tcp://docker-host.example:2376", false)]
     [InlineData("tcp://198.51.100.7:2376", false)]
     [InlineData("tcp://[2001:db8::7]:2376", false)]
-    public void ADaemonOnAnotherMachineIsSaidToBeOneAndItsHostChecksAreQualified(string endpoint, bool local)
+    public void ADaemonNotProvablyHereIsSaidToBeOneAndItsHostChecksAreQualified(string endpoint, bool local)
     {
-        Assert.Equal(local, DockerEndpoint.Resolve(endpoint, _ => null).IsLocal);
-        Assert.Equal(local, DockerEndpoint.IsLocalDisplay(DockerEndpoint.Resolve(endpoint, _ => null).Display));
+        using var proc = new FakeProc();
+        proc.Process(700, "/usr/sbin/dockerd", new[] { "dockerd" }, sockets: 6234);
+        proc.Listen(6234, "/var/run/docker.sock");
+        proc.Process(800, "/usr/bin/socat", new[] { "socat" }, sockets: 7000);
+        proc.Listen(7000, "/tmp/forwarded.sock");
+        var locality = new DaemonLocality(proc.Root).Decide(DockerEndpoint.Resolve(endpoint, _ => null).Display);
+        Assert.Equal(local, locality.IsLocal);
         HealthyHost();
-        var results = HostChecks.Evaluate(Inputs() with { DockerEndpoint = DockerEndpoint.Resolve(endpoint, _ => null).Display });
+        var results = HostChecks.Evaluate(Inputs() with { DockerEndpoint = DockerEndpoint.Resolve(endpoint, _ => null).Display, DockerLocality = locality });
         if (local)
             Assert.DoesNotContain(results, r => r.Check == "DockerHostLocation");
         else

@@ -86,22 +86,25 @@ public sealed class HostRoutesTests
 
 public sealed class DockerDaemonRestarterTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("ipv6dind-restart-").FullName;
+    private readonly FakeProc _proc = new();
+    private string _root => _proc.Root;
+    private string PidFile => Path.Combine(_root, "docker.pid");
 
-    private string FakeDaemon(int pid, char state, params string[] argv)
+    /// <summary>A dockerd in the fake /proc serving <paramref name="socket"/>, and its pid file.</summary>
+    private string FakeDaemon(int pid, char state, string exe, string socket, params string[] argv)
     {
-        Directory.CreateDirectory(Path.Combine(_root, $"proc/{pid}"));
-        File.WriteAllText(Path.Combine(_root, $"proc/{pid}/stat"), $"{pid} (dockerd) {state} 1 {pid} {pid} 0 -1");
-        File.WriteAllText(Path.Combine(_root, $"proc/{pid}/cmdline"), string.Join('\0', argv) + "\0");
-        var pidFile = Path.Combine(_root, "docker.pid");
-        File.WriteAllText(pidFile, pid.ToString());
-        return pidFile;
+        _proc.Process(pid, exe, argv, state: state, sockets: pid * 10L);
+        _proc.Listen(pid * 10L, socket);
+        File.WriteAllText(PidFile, pid.ToString());
+        return PidFile;
     }
+
+    private DockerRestartOptions Options(string? host = null) => new() { PidFile = PidFile, Root = _root, DockerHost = host };
 
     [Fact]
     public void FindsTheRunningDaemonsArgvConfigFileAndHost()
     {
-        var pidFile = FakeDaemon(4242, 'S', "dockerd", "-H", "unix:///run/test/docker.sock", "--config-file=/etc/test/daemon.json", "--data-root", "/var/lib/test");
+        var pidFile = FakeDaemon(4242, 'S', "/usr/bin/dockerd", "/run/test/docker.sock", "dockerd", "-H", "unix:///run/test/docker.sock", "--config-file=/etc/test/daemon.json", "--data-root", "/var/lib/test");
         var d = DockerDaemonRestarter.FindRunning(new DockerRestartOptions { PidFile = pidFile, Root = _root })!;
         Assert.Equal(4242, d.Pid);
         Assert.Equal("/etc/test/daemon.json", d.ConfigFile);
@@ -112,11 +115,81 @@ public sealed class DockerDaemonRestarterTests : IDisposable
     [Fact]
     public void AZombieOrAMissingProcessIsNotRunning()
     {
-        var pidFile = FakeDaemon(4243, 'Z', "dockerd");
+        var pidFile = FakeDaemon(4243, 'Z', "/usr/bin/dockerd", "/var/run/docker.sock", "dockerd");
         Assert.Null(DockerDaemonRestarter.FindRunning(new DockerRestartOptions { PidFile = pidFile, Root = _root }));
         File.WriteAllText(pidFile, "99999");
         Assert.Null(DockerDaemonRestarter.FindRunning(new DockerRestartOptions { PidFile = pidFile, Root = _root }));
         Assert.Null(DockerDaemonRestarter.FindRunning(new DockerRestartOptions { PidFile = Path.Combine(_root, "none.pid"), Root = _root }));
+    }
+
+    private async Task<DindException> RefusedWithoutASignal(DockerRestartOptions options)
+    {
+        Assert.Throws<DindException>(() => DockerDaemonRestarter.FindRunning(options));
+        var runner = new RecordingRunner();
+        var ex = await Assert.ThrowsAsync<DindException>(() => new DockerDaemonRestarter(runner).RestartAsync(options, default));
+        Assert.Equal(ErrorIds.DockerRestartFailed, ex.ErrorId);
+        Assert.Contains("No signal was sent", ex.Message);
+        Assert.Empty(runner.Calls);          // no kill, no setsid
+        return ex;
+    }
+
+    [Fact]
+    public async Task APidFileNamingAnotherProcessIsRefused()
+    {
+        _proc.Process(555, "/usr/bin/sleep", new[] { "sleep", "300" });
+        File.WriteAllText(PidFile, "555");
+        var ex = await RefusedWithoutASignal(Options());
+        Assert.Contains("pid 555, which is sleep (pid 555, /usr/bin/sleep), not dockerd", ex.Message);
+    }
+
+    [Fact]
+    public async Task AProcessCallingItselfDockerdIsNotDockerd()
+    {
+        _proc.Process(556, "/usr/bin/python3", new[] { "dockerd" }, sockets: 5560);
+        _proc.Listen(5560, "/var/run/docker.sock");
+        File.WriteAllText(PidFile, "556");
+        Assert.Contains("python3", (await RefusedWithoutASignal(Options())).Message);
+    }
+
+    [Fact]
+    public async Task ADockerdWhoseCommandLineIsNotDockerdIsNotRunAgain()
+    {
+        FakeDaemon(557, 'S', "/usr/bin/dockerd", "/var/run/docker.sock", "/bin/sh", "-c", "anything");
+        Assert.Contains("does not start with dockerd", (await RefusedWithoutASignal(Options())).Message);
+    }
+
+    [Fact]
+    public async Task ADockerdThatDoesNotServeTheEndpointIsRefused()
+    {
+        FakeDaemon(558, 'S', "/usr/bin/dockerd", "/run/other/docker.sock", "dockerd", "-H", "unix:///run/other/docker.sock");
+        _proc.Process(559, "/usr/bin/dockerd", new[] { "dockerd" }, sockets: 5590);
+        _proc.Listen(5590, "/var/run/docker.sock");
+        var ex = await RefusedWithoutASignal(Options("unix:///var/run/docker.sock"));
+        Assert.Contains("pid 558 is not the dockerd serving unix:///var/run/docker.sock", ex.Message);
+        Assert.Equal(558, DockerDaemonRestarter.FindRunning(Options())!.Pid);       // its own -H: it does serve that
+    }
+
+    [Fact]
+    public async Task APidFileThatIsASymbolicLinkIsRefused()
+    {
+        FakeDaemon(560, 'S', "/usr/bin/dockerd", "/var/run/docker.sock", "dockerd");
+        var real = Path.Combine(_root, "real.pid");
+        File.Move(PidFile, real);
+        File.CreateSymbolicLink(PidFile, real);
+        Assert.Contains("is a symbolic link", (await RefusedWithoutASignal(Options())).Message);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task APidFileOthersMayWriteOrInAFolderOthersMayWriteIsRefused()
+    {
+        FakeDaemon(561, 'S', "/usr/bin/dockerd", "/var/run/docker.sock", "dockerd");
+        File.SetUnixFileMode(PidFile, (UnixFileMode)0b110_110_100);       // 0664
+        Assert.Contains("others may write it (mode 664)", (await RefusedWithoutASignal(Options())).Message);
+        File.SetUnixFileMode(PidFile, (UnixFileMode)0b110_100_100);       // 0644
+        Assert.Equal(561, DockerDaemonRestarter.FindRunning(Options())!.Pid);
+        File.SetUnixFileMode(_root, (UnixFileMode)0b111_111_111);         // 0777, not sticky
+        Assert.Contains($"others may write its folder {_root} (mode 777)", (await RefusedWithoutASignal(Options())).Message);
     }
 
     [Fact]
@@ -163,5 +236,5 @@ public sealed class DockerDaemonRestarterTests : IDisposable
     [InlineData(new[] { "dockerd", "-H" }, "-H", null)]
     public void FlagValues(string[] argv, string flag, string? value) => Assert.Equal(value, DockerDaemonRestarter.FlagValue(argv, flag));
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _proc.Dispose();
 }
