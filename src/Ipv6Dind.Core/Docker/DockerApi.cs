@@ -261,6 +261,10 @@ public sealed class DockerApi : IDockerApi
                 PublishAllPorts = r.HostConfig?.PublishAllPorts ?? false,
                 Devices = r.HostConfig?.Devices?.Select(d => d.PathOnHost).ToList() ?? new List<string>(),
                 SecurityOptions = r.HostConfig?.SecurityOpt?.ToList() ?? new List<string>(),
+                MaskedPaths = r.HostConfig?.MaskedPaths?.ToList() ?? new List<string>(),
+                ReadonlyPaths = r.HostConfig?.ReadonlyPaths?.ToList() ?? new List<string>(),
+                PidMode = r.HostConfig?.PidMode ?? "",
+                NetworkMode = r.HostConfig?.NetworkMode ?? "",
             };
         });
 

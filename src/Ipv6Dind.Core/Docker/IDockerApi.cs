@@ -153,6 +153,14 @@ public sealed record ContainerInfo(
     public IReadOnlyList<string> Devices { get; init; } = Array.Empty<string>();
     /// <summary>--security-opt values, e.g. apparmor=unconfined.</summary>
     public IReadOnlyList<string> SecurityOptions { get; init; } = Array.Empty<string>();
+    /// <summary>Paths hidden in the container (the daemon records its default list at creation; empty when unmasked).</summary>
+    public IReadOnlyList<string> MaskedPaths { get; init; } = Array.Empty<string>();
+    /// <summary>Paths mounted read-only in the container, /proc/sys among them by default; empty when unmasked.</summary>
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = Array.Empty<string>();
+    /// <summary>HostConfig.PidMode: "" (its own PID namespace), "host" or "container:&lt;id&gt;".</summary>
+    public string PidMode { get; init; } = "";
+    /// <summary>HostConfig.NetworkMode: a network's name or "container:&lt;id&gt;".</summary>
+    public string NetworkMode { get; init; } = "";
 }
 
 public sealed record ExecResult(int ExitCode, string StandardOutput, string StandardError)

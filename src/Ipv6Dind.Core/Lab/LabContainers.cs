@@ -5,8 +5,11 @@ namespace Ipv6Dind.Core.Lab;
 
 /// <summary>
 /// The container specs of a lab: what each role runs with. Least privilege: DNS64 gets no extra capability,
-/// NAT64 only NET_ADMIN and /dev/net/tun, network-lab nodes NET_ADMIN (routes), NET_RAW (ping) and SYS_ADMIN
-/// (network namespaces for pod probes).
+/// NAT64 only NET_ADMIN and /dev/net/tun, network-lab nodes NET_ADMIN (routes, address flush) and NET_RAW (ping),
+/// all with Docker's default seccomp profile and masked, read-only /proc paths. Test-DindCluster's probe containers
+/// share a node's network namespace only: <see cref="ToolsProbe"/> with NET_RAW alone, <see cref="PodProbeHelper"/>
+/// (short-lived, PodToPod) with SYS_ADMIN and NET_ADMIN. Kubernetes nodes (<see cref="KubernetesNode"/>) run as
+/// kind runs its nodes. README.md, "Security model", has the table.
 /// </summary>
 public static class LabContainers
 {
@@ -65,11 +68,12 @@ public static class LabContainers
             Init = true, // a PID-1 sleep ignores SIGTERM; an init makes stop and removal immediate
             Network = LabNames.Network(spec.ClusterName),
             Ipv6Address = node.Address,
-            CapAdd = new[] { "NET_ADMIN", "NET_RAW", "SYS_ADMIN" },
-            // ip netns add mounts; AppArmor's docker-default profile forbids that on hosts that load it.
-            // systempaths=unconfined: a writable /proc/sys for per-namespace sysctls (accept_dad of pod probes).
-            SecurityOpt = new[] { "apparmor=unconfined" },
-            UnmaskSystemPaths = true,
+            // NET_ADMIN: the route batch (address flush, route replace) and ip6tables in its own network namespace;
+            // NET_RAW: ping (in Docker's default set already; named so that the contract is explicit). Nothing else:
+            // no SYS_ADMIN, default seccomp and AppArmor, Docker's masked and read-only /proc paths (a read-only
+            // /proc/sys). The net.* sysctls below are applied by the runtime in the container's namespace at creation;
+            // nothing at bring-up writes /proc/sys. The PodToPod check runs in a helper beside the node (PodProbeHelper).
+            CapAdd = new[] { "NET_ADMIN", "NET_RAW" },
             Sysctls = new Dictionary<string, string>(Ipv6On)
             {
                 ["net.ipv6.conf.all.forwarding"] = "1",
@@ -79,6 +83,59 @@ public static class LabContainers
                 ["net.ipv6.conf.all.accept_dad"] = "0",
             },
             RestartPolicy = "unless-stopped",
+        };
+    }
+
+    /// <summary>
+    /// Test-DindCluster's container for a tool the node image lacks (dig, ping, curl; see <see cref="NodeTools"/>): the
+    /// module's node image in the node's network namespace only (its own PID namespace: it sees none of the node's
+    /// processes, and the node sees none of its). Every capability dropped but NET_RAW (ping); default seccomp, AppArmor
+    /// and masked paths.
+    /// </summary>
+    public static ContainerSpec ToolsProbe(string cluster, DindNode node)
+    {
+        var labels = LabLabels.For(cluster, LabLabels.RoleProbe);
+        labels[LabLabels.NodeIndex] = node.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        labels[LabLabels.Probe] = LabLabels.ProbeTools;
+        return new ContainerSpec($"{node.NodeName}-probe", NodeTools.ProbeImage, labels)
+        {
+            Command = new[] { "sleep", "infinity" },
+            NetworkOfContainer = node.ContainerId,
+            CapDrop = new[] { "ALL" },
+            CapAdd = new[] { "NET_RAW" },
+        };
+    }
+
+    /// <summary>The command of <see cref="PodProbeHelper"/>: docker-init's child holds a new network namespace (the stand-in pod's).</summary>
+    public static readonly IReadOnlyList<string> PodProbeHolder = new[] { "unshare", "--net", "--", "sleep", "infinity" };
+
+    /// <summary>
+    /// The PodToPod check's short-lived helper (<see cref="PodProbe"/>): the module's node image (its
+    /// containernetworking-plugins, ping, unshare, nsenter) in the node's network namespace, where the CNI plugin
+    /// makes the bridge or the host side of the veth, with its own PID namespace. docker-init stays PID 1 in the
+    /// node's network namespace (docker exec enters the namespaces of a container's PID 1), its child
+    /// (<see cref="PodProbeHolder"/>) holds the stand-in pod's namespace, reached as /proc/&lt;pid&gt;/ns/net without
+    /// mounting anything (no ip netns add).
+    /// Capabilities: every one dropped, then SYS_ADMIN (unshare of a network namespace, and setns into it by the
+    /// plugin and by nsenter; Docker's default seccomp profile allows unshare and setns only with it), NET_ADMIN (the
+    /// plugin's links, addresses and routes in both namespaces) and NET_RAW (ping from the pod). Default seccomp,
+    /// AppArmor and masked, read-only /proc paths. SYS_ADMIN lets it mount (and so undo the read-only /proc/sys in its
+    /// own mount namespace): it is acceptable here because the helper lives for one check, runs only the module's
+    /// image and the module's commands, and nothing of the node can reach into it (no shared PID namespace, no shared
+    /// files; exec is the daemon's).
+    /// </summary>
+    public static ContainerSpec PodProbeHelper(string cluster, DindNode node)
+    {
+        var labels = LabLabels.For(cluster, LabLabels.RoleProbe);
+        labels[LabLabels.NodeIndex] = node.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        labels[LabLabels.Probe] = LabLabels.ProbePod;
+        return new ContainerSpec($"{node.NodeName}-podprobe", NodeTools.ProbeImage, labels)
+        {
+            Command = PodProbeHolder,
+            Init = true,
+            NetworkOfContainer = node.ContainerId,
+            CapDrop = new[] { "ALL" },
+            CapAdd = new[] { "SYS_ADMIN", "NET_ADMIN", "NET_RAW" },
         };
     }
 

@@ -26,10 +26,17 @@ public static class LabLabels
     /// <summary>A throw-away container that inspects a node image before bring-up (removed at once).</summary>
     public const string RoleInspect = "inspect";
     /// <summary>
-    /// A throw-away container of Test-DindCluster in a node's network namespace, running a tool the node image lacks
-    /// (kindest/node has no dig or ping); removed when the checks end.
+    /// A throw-away container of Test-DindCluster in a node's network namespace (never its PID namespace): one that
+    /// runs a tool the node image lacks (kindest/node has no dig or ping), or the PodToPod check's stand-in pod;
+    /// removed when the checks end. <see cref="Probe"/> says which.
     /// </summary>
     public const string RoleProbe = "probe";
+    /// <summary>On a probe container: <see cref="ProbeTools"/> or <see cref="ProbePod"/>.</summary>
+    public const string Probe = "io.ipv6dind.probe";
+    /// <summary>A probe container for tools the node image lacks (<see cref="NodeTools"/>).</summary>
+    public const string ProbeTools = "tools";
+    /// <summary>The PodToPod check's helper: it holds the stand-in pod's network namespace and runs the CNI plugin (<see cref="PodProbe"/>).</summary>
+    public const string ProbePod = "pod";
 
     /// <summary>Containers that live only during one cmdlet call and are not part of the lab's state.</summary>
     public static bool IsTransient(string role) => role is RoleInspect or RoleProbe;

@@ -144,7 +144,8 @@ public sealed class LabTester
             results.AddRange(pings);
         }
 
-        // 7. Pod to pod across nodes: a probe namespace per node, wired by the real CNI plugin with the rendered config.
+        // 7. Pod to pod across nodes: a probe namespace per node, wired by the real CNI plugin with the rendered config,
+        //    in a short-lived helper beside each node (PodProbe; the node itself needs no SYS_ADMIN).
         //    Calico's pods take addresses from Calico IPAM and routes from BGP, which that probe does not exercise.
         if (running.Count > 1 && info.Spec.Cni == "calico" && !info.NetworkOnly)
             results.Add(Warn(cluster, "PodToPod", "not probed: in a Calico lab pods get addresses from Calico IPAM and routes from calico-node's BGP, " +
@@ -250,7 +251,7 @@ public sealed class LabTester
         var probes = running
             .Select(n => (Node: n, Planned: plan.NodeAddresses.FirstOrDefault(p => p.Index == n.Index)))
             .Where(x => x.Planned is not null)
-            .Select(x => new PodProbe(Docker, x.Node, plan, x.Planned!, plugin))
+            .Select(x => new PodProbe(Docker, info.ClusterName, x.Node, plan, x.Planned!, plugin))
             .ToList();
         var results = new List<CheckResult>();
         try
@@ -264,7 +265,7 @@ public sealed class LabTester
             {
                 var next = ready[(i + 1) % ready.Count];
                 if (ReferenceEquals(next, probe)) return null;
-                var ping = await probe.PingAsync(next.Address!, Tools, Ct).ConfigureAwait(false);
+                var ping = await probe.PingAsync(next.Address!, Ct).ConfigureAwait(false);
                 return ping.Succeeded
                     ? Pass(probe.NodeName, "PodToPod", $"pod {probe.Address} → pod {next.Address} on {next.NodeName} ({plugin})")
                     : Fail(probe.NodeName, "PodToPod", $"pod {probe.Address} got no answer from pod {next.Address} on {next.NodeName}",
@@ -279,7 +280,7 @@ public sealed class LabTester
             await Task.WhenAll(probes.Select(async p =>
             {
                 try { await p.RemoveAsync(cleanup.Token).ConfigureAwait(false); }
-                catch (Exception ex) when (ex is DindException or OperationCanceledException) { _lab.Log.Warning($"Removing the pod probe in {p.NodeName} failed: {ex.Message}"); }
+                catch (Exception ex) when (ex is DindException or OperationCanceledException) { _lab.Log.Warning($"Removing the pod probe beside {p.NodeName} failed: {ex.Message}"); }
             })).ConfigureAwait(false);
         }
         return results;

@@ -10,10 +10,10 @@ namespace Ipv6Dind.Core.Lab;
 /// tool (kindest/node has no dig and no ping: exec answers 126/127, "executable file not found"), in a probe
 /// container of the module's own node image that joins the node's network namespace (--network container:&lt;node&gt;,
 /// like `kubectl debug`): the same interfaces, addresses, routes, ip6tables rules and resolv.conf, so what it sees
-/// is what the node sees. It also joins the node's PID namespace, with SYS_ADMIN and SYS_PTRACE, so that it can
-/// enter a network namespace the node made (a PodToPod stand-in pod: nsenter through /proc/1/root/run/netns) -
-/// no more than the node itself may do. One probe container per node, made on first need, labelled with the cluster
-/// (so Remove-DindCluster would take a leftover too) and removed by <see cref="DisposeAsync"/>.
+/// is what the node sees. Only the network namespace: its own PID namespace, every capability dropped but NET_RAW
+/// (ping), default seccomp and AppArmor (<see cref="LabContainers.ToolsProbe"/>). One probe container per node, made on
+/// first need, labelled with the cluster (so Remove-DindCluster would take a leftover too) and removed by
+/// <see cref="DisposeAsync"/>.
 /// </summary>
 public sealed class NodeTools : IAsyncDisposable
 {
@@ -72,7 +72,7 @@ public sealed class NodeTools : IAsyncDisposable
                 $"{node.NodeName}'s image cannot run {tool}, and the probe image {ProbeImage} that would run it beside the node is not present " +
                 $"(Build-DindImage builds it). {inNode?.StandardError.Trim()}".TrimEnd());
         if (_used.TryAdd($"{node.NodeName}: {tool}", true))
-            _log.Verbose($"{node.NodeName}'s image cannot run {tool}: it runs in {node.NodeName}-probe ({ProbeImage}), which shares the node's network and PID namespaces.");
+            _log.Verbose($"{node.NodeName}'s image cannot run {tool}: it runs in {node.NodeName}-probe ({ProbeImage}), which shares the node's network namespace.");
         return await _docker.ExecAsync(probe, argv, null, null, _ct).ConfigureAwait(false);
     }
 
@@ -80,20 +80,9 @@ public sealed class NodeTools : IAsyncDisposable
     private async Task<string?> StartProbeAsync(DindNode node)
     {
         if (await _docker.InspectImageAsync(ProbeImage, _ct).ConfigureAwait(false) is null) return null;
-        var name = $"{node.NodeName}-probe";
-        await RemoveQuietlyAsync(name, CancellationToken.None).ConfigureAwait(false);    // a leftover of a killed run
-        var labels = LabLabels.For(_cluster, LabLabels.RoleProbe);
-        labels[LabLabels.NodeIndex] = node.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var id = await _docker.CreateContainerAsync(new ContainerSpec(name, ProbeImage, labels)
-        {
-            Command = new[] { "sleep", "infinity" },
-            NetworkOfContainer = node.ContainerId,
-            PidOfContainer = node.ContainerId,
-            // setns into a namespace the node made, through its PID 1 (/proc/1/root): SYS_ADMIN for setns, SYS_PTRACE
-            // for /proc/1/root of a process with more capabilities; AppArmor's docker-default would deny the latter.
-            CapAdd = new[] { "SYS_ADMIN", "SYS_PTRACE" },
-            SecurityOpt = new[] { "apparmor=unconfined" },
-        }, _ct).ConfigureAwait(false);
+        var spec = LabContainers.ToolsProbe(_cluster, node);
+        await RemoveQuietlyAsync(spec.Name, CancellationToken.None).ConfigureAwait(false);    // a leftover of a killed run
+        var id = await _docker.CreateContainerAsync(spec, _ct).ConfigureAwait(false);
         try
         {
             await _docker.StartContainerAsync(id, _ct).ConfigureAwait(false);

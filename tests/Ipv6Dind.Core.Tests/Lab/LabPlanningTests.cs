@@ -86,6 +86,21 @@ public class LabPlanningTests
     }
 
     [Fact]
+    public void ProbeTakesTheLastAddressOfTheNodesPodPrefixOnly()
+    {
+        var plan = Plan(2);
+        var conflist = Ipv6Dind.Core.Rendering.CniRenderer.Render(Ipv6Dind.Core.Rendering.CniOptions.From(plan, plan.NodeAddresses[0], "ptp")).Content;
+        var address = PodProbe.ProbeAddress(plan.NodeAddresses[0].PodPrefix);
+        Assert.Equal("fd00:77:0:40:1:ffff:ffff:ffff", address);
+        using var doc = System.Text.Json.JsonDocument.Parse(PodProbe.PluginConfig(conflist, address));
+        var range = doc.RootElement.GetProperty("ipam").GetProperty("ranges")[0][0];
+        Assert.Equal("ptp", doc.RootElement.GetProperty("type").GetString());
+        Assert.Equal("fd00:77:0:40:1::/80", range.GetProperty("subnet").GetString());
+        Assert.Equal((address, address), (range.GetProperty("rangeStart").GetString(), range.GetProperty("rangeEnd").GetString()));
+        Assert.Equal("fd00:77:0:40:1::1", range.GetProperty("gateway").GetString());
+    }
+
+    [Fact]
     public void HostRulesParseFromIp6tablesSaveWithExactComments()
     {
         var save = string.Join('\n',

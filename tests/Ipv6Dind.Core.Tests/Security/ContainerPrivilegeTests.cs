@@ -61,15 +61,47 @@ public sealed class ContainerPrivilegeTests
         Assert.Equal(new[] { "NET_ADMIN" }, nat64.CapAdd);
         Assert.Equal(new[] { "/dev/net/tun" }, nat64.Devices);
         Assert.Empty(nat64.SecurityOpt);
-        Assert.Equal(new[] { "NET_ADMIN", "NET_RAW", "SYS_ADMIN" }, node.CapAdd.Order());
+        Assert.Equal(new[] { "NET_ADMIN", "NET_RAW" }, node.CapAdd.Order());
         Assert.Empty(node.Devices);
-        Assert.Equal(new[] { "apparmor=unconfined" }, node.SecurityOpt);
+        Assert.Empty(node.SecurityOpt);
         foreach (var c in new[] { dns64, nat64, node })
         {
             Assert.False(c.Privileged, c.Name);
+            Assert.False(c.UnmaskSystemPaths, c.Name);      // Docker's masked and read-only /proc paths
             Assert.Empty(c.CapDrop);
             Assert.Empty(c.PortBindings);
             Assert.Empty(c.Binds);
+            Assert.Null(c.PidOfContainer);
         }
+    }
+
+    [Fact]
+    public void ProbeContainersShareOnlyTheNodesNetworkNamespace()
+    {
+        var node = new DindNode { ClusterName = "lab", NodeName = "lab-node-2", Index = 2, ContainerId = "abc123" };
+        var tools = LabContainers.ToolsProbe("lab", node);
+        var pod = LabContainers.PodProbeHelper("lab", node);
+
+        Assert.Equal(("lab-node-2-probe", "lab-node-2-podprobe"), (tools.Name, pod.Name));
+        Assert.Equal(new[] { "ALL" }, tools.CapDrop);
+        Assert.Equal(new[] { "NET_RAW" }, tools.CapAdd);
+        Assert.Equal(new[] { "ALL" }, pod.CapDrop);
+        Assert.Equal(new[] { "NET_ADMIN", "NET_RAW", "SYS_ADMIN" }, pod.CapAdd.Order());
+        Assert.Equal(new[] { "unshare", "--net", "--", "sleep", "infinity" }, pod.Command);
+        Assert.True(pod.Init);     // docker-init stays PID 1 in the node's namespace: docker exec enters that one
+        foreach (var c in new[] { tools, pod })
+        {
+            Assert.Equal("abc123", c.NetworkOfContainer);
+            Assert.Null(c.PidOfContainer);
+            Assert.Null(c.Network);
+            Assert.False(c.Privileged);
+            Assert.False(c.UnmaskSystemPaths);
+            Assert.Empty(c.SecurityOpt);
+            Assert.Empty(c.Devices);
+            Assert.Empty(c.Binds);
+            Assert.Empty(c.PortBindings);
+            Assert.Equal(("lab", LabLabels.RoleProbe, "2"), (c.Labels[LabLabels.Cluster], c.Labels[LabLabels.Role], c.Labels[LabLabels.NodeIndex]));
+        }
+        Assert.Equal((LabLabels.ProbeTools, LabLabels.ProbePod), (tools.Labels[LabLabels.Probe], pod.Labels[LabLabels.Probe]));
     }
 }

@@ -342,7 +342,7 @@ public sealed class LabOperationsTests
             Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run dig") && v.Contains($"{node1}-probe"));
             Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run curl"));
             Assert.Contains(run.Verbose, v => v.Contains($"{node1}'s image cannot run ping"));
-            // node 1's pings went out from beside it: to node 2, and from its stand-in pod (entered through the node's PID 1).
+            // node 1's pings went out from beside it: to node 2 (tools probe), and from its stand-in pod (PodToPod's own helper).
             Assert.Contains(checks, c => c.Check == "NodeToNode" && c.Target == node1 && c.Status == CheckStatus.Pass);
             Assert.Contains(checks, c => c.Check == "PodToPod" && c.Target == node1 && c.Status == CheckStatus.Pass);
             Assert.DoesNotContain(run.Verbose, v => v.Contains($"{name}-node-2's image cannot run"));
