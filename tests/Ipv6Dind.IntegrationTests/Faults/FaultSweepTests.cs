@@ -94,14 +94,16 @@ public sealed class FaultSweepTests
     /// lab to its "before" state (none for New); <paramref name="restore"/> undoes a run that succeeded.
     /// </summary>
     private async Task SweepAsync(string command, string cluster, FaultKind kind, Func<DindLab, Task> act,
-        Func<Task>? arrange = null, Func<Task>? restore = null, bool nodeRoutes = false, bool oldOrNothing = true)
+        Func<Task>? arrange = null, Func<Task>? restore = null, bool nodeRoutes = false, bool oldOrNothing = true,
+        bool nothingIsOld = false, Func<DindLab, DindLab>? configure = null)
     {
+        var nothing = await SnapshotAsync(cluster, nodeRoutes);
         if (arrange is not null) await arrange();
         var before = await SnapshotAsync(cluster, nodeRoutes);
 
         // The clean run: K, and the state after a success.
         var (clean, counted) = Faulty(0, kind);
-        await act(clean);
+        await act(configure?.Invoke(clean) ?? clean);
         var after = await SnapshotAsync(cluster, nodeRoutes);
         var k = counted.Count;
         Assert.True(k > 0, "the clean run made no outside call");
@@ -114,7 +116,7 @@ public sealed class FaultSweepTests
         {
             var (lab, plan) = Faulty(target, kind);
             Exception? error = null;
-            try { await act(lab); }
+            try { await act(configure?.Invoke(lab) ?? lab); }
             catch (Exception e) { error = e; }
             var now = await SnapshotAsync(cluster, nodeRoutes);
             var where = $"{command} {kind} at call {target}/{k} ({plan.Hit ?? "not reached"})";
@@ -128,7 +130,8 @@ public sealed class FaultSweepTests
                 failed++;
                 if (kind == FaultKind.Cancel ? error is not OperationCanceledException : error is not DindException)
                     problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
-                if (oldOrNothing && !now.SequenceEqual(before))
+                // Reset-DindCluster removes the whole lab when it cannot rebuild it: nothing is an old state too.
+                if (oldOrNothing && !now.SequenceEqual(before) && !(nothingIsOld && now.SequenceEqual(nothing)))
                     problems.Add($"{where}: failed ({error.Message}) and left: {Diff(before, now)}");
                 if (!oldOrNothing)
                 {
@@ -215,6 +218,111 @@ public sealed class FaultSweepTests
                 act: lab => lab.RemoveAsync(name),
                 restore: () => _f.Lab().CreateAsync(Spec(name, 1, aaaa: true), new LabOptions()),
                 oldOrNothing: false);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task ResetDindClusterNetworkLab(FaultKind kind)
+    {
+        var name = "it-sw-rs-" + kind.ToString().ToLowerInvariant()[..2];
+        try
+        {
+            await SweepAsync("Reset-DindCluster (network lab, 2 nodes)", name, kind,
+                arrange: () => _f.Lab().CreateAsync(Spec(name, 2), new LabOptions()),
+                act: lab => lab.ResetAsync(name, Sweep),
+                nodeRoutes: true, nothingIsOld: true);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task SetNat64PrefixMovesThePrefix(FaultKind kind)
+    {
+        var name = "it-sw-n64-" + kind.ToString().ToLowerInvariant()[..2];
+        string? old = null;
+        try
+        {
+            await SweepAsync("Set-Nat64Prefix (1 node)", name, kind,
+                arrange: async () => old = (await _f.Lab().CreateAsync(Spec(name, 1), new LabOptions())).Nat64Prefix,
+                act: lab => lab.SetNat64PrefixAsync(name, "fd00:64:77:ff9b::/96"),
+                restore: () => _f.Lab().SetNat64PrefixAsync(name, old!),
+                nodeRoutes: true);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task AddDindNodeToAOneNodeLab(FaultKind kind)
+    {
+        var name = "it-sw-add-" + kind.ToString().ToLowerInvariant()[..2];
+        try
+        {
+            await SweepAsync("Add-DindNode (1 node to 1)", name, kind,
+                arrange: () => _f.Lab().CreateAsync(Spec(name, 1), new LabOptions()),
+                act: lab => lab.AddNodesAsync(name, 1, Sweep),
+                restore: () => _f.Lab().RemoveNodeAsync(name, name + "-node-2"),
+                nodeRoutes: true);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task RemoveDindNodeFromATwoNodeLab(FaultKind kind)
+    {
+        var name = "it-sw-rmn-" + kind.ToString().ToLowerInvariant()[..2];
+        try
+        {
+            await SweepAsync("Remove-DindNode (1 of 2)", name, kind,
+                arrange: () => _f.Lab().CreateAsync(Spec(name, 2), new LabOptions()),
+                act: lab => lab.RemoveNodeAsync(name, name + "-node-2"),
+                restore: () => _f.Lab().AddNodesAsync(name, 1, new LabOptions()),
+                nodeRoutes: true);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task StartDindClusterAfterStop(FaultKind kind)
+    {
+        var name = "it-sw-st-" + kind.ToString().ToLowerInvariant()[..2];
+        try
+        {
+            await SweepAsync("Start-DindCluster (1 node, stopped)", name, kind,
+                arrange: async () => { await _f.Lab().CreateAsync(Spec(name, 1), new LabOptions()); await _f.Lab().StopAsync(name); },
+                act: lab => lab.StartAsync(name),
+                restore: () => _f.Lab().StopAsync(name),
+                nodeRoutes: true);
+        }
+        finally { await _f.Lab().RemoveAsync(name); }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task NewDindClusterKubernetesOneNodeAgainstTheDoubles(FaultKind kind)
+    {
+        // kubeadm, kubelet and containerd are the test doubles of the node image (tests/…/Kubernetes/KubeDoubleImage.cs);
+        // the API server is the C# fake. What is swept is the module's side: every Docker call and exec it makes.
+        var name = "it-sw-k8-" + kind.ToString().ToLowerInvariant()[..2];
+        var image = await Kubernetes.KubeDoubleImage.EnsureKubernetesNodeAsync(_f.Docker);
+        await using var fake = await Ipv6Dind.FakeKubeApi.FakeKubeApiServer.StartWithNodesAsync(new[] { name + "-node-1" }, readyAfterPolls: 1);
+        try
+        {
+            await SweepAsync("New-DindCluster (Kubernetes, 1 node, doubles)", name, kind,
+                act: lab => lab.CreateAsync(new DindClusterSpec { ClusterName = name, Nodes = 1, NodeImage = image, Dns64Upstream = new[] { _f.Upstream } },
+                    Sweep with { NetworkOnly = false, KubernetesReadyTimeout = TimeSpan.FromSeconds(30), KubeadmTimeout = TimeSpan.FromSeconds(60) }),
+                restore: () => _f.Lab().RemoveAsync(name),
+                configure: lab =>
+                {
+                    lab.ConnectKubernetes = (_, _) => Ipv6Dind.Core.Kubernetes.KubernetesApiFactory.FromKubeconfig(fake.Kubeconfig, null,
+                        new Ipv6Dind.Core.Kubernetes.KubernetesApiOptions { PollInterval = TimeSpan.FromMilliseconds(200) });
+                    return lab;
+                });
         }
         finally { await _f.Lab().RemoveAsync(name); }
     }
