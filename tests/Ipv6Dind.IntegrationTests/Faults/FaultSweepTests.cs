@@ -29,7 +29,17 @@ public sealed class FaultSweepTests
         _out = output;
     }
 
-    public static TheoryData<FaultKind> Kinds() => new(Enum.GetValues<FaultKind>());
+    /// <summary>The three fault kinds of one operation run at the same time, each on a cluster of its own (the listing is per cluster).</summary>
+    private static async Task AllKindsAsync(Func<FaultKind, Task> sweep)
+    {
+        var runs = Enum.GetValues<FaultKind>().Select(k => Task.Run(() => sweep(k))).ToList();
+        try { await Task.WhenAll(runs); }
+        catch
+        {
+            var failures = runs.Where(r => r.IsFaulted).SelectMany(r => r.Exception!.InnerExceptions).Select(e => e.Message);
+            throw new Xunit.Sdk.XunitException(string.Join("\n\n", failures));
+        }
+    }
 
     private static readonly LabOptions Sweep = new()
     {
@@ -72,9 +82,12 @@ public sealed class FaultSweepTests
         }
         lines.AddRange((await _f.Docker.ListNetworksAsync(null, default)).Where(n => n.Name.Contains(cluster, StringComparison.Ordinal) || n.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster)
             .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Order())}"));
-        lines.AddRange((await _f.Docker.ListVolumesAsync(null, default)).Select(v => $"volume {v}"));
+        // Volumes no container uses: an anonymous volume left behind by a removed container shows here.
+        var dangling = await HostProcess.RunAsync("docker", new[] { "volume", "ls", "-q", "-f", "dangling=true" }, TimeSpan.FromSeconds(30), default);
+        lines.AddRange(dangling.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => "dangling-volume " + v.Trim()));
         var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
-        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("--comment ipv6dind/", StringComparison.Ordinal) || l.Contains("--comment \"ipv6dind/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
+        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains(LabNames.HostRuleClusterPrefix(cluster), StringComparison.Ordinal)
+            || l.Contains("ipv6dind/daemon/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
         var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
         lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
         var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(await _f.DaemonIdAsync(), cluster));
@@ -161,9 +174,10 @@ public sealed class FaultSweepTests
 
     // ------------------------------------------------------------------------------------------------ the operations
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task NewDindClusterNetworkLabTwoNodes(FaultKind kind)
+    [Fact]
+    public Task NewDindClusterNetworkLabTwoNodes() => AllKindsAsync(NewDindClusterNetworkLabTwoNodesCase);
+
+    private async Task NewDindClusterNetworkLabTwoNodesCase(FaultKind kind)
     {
         var name = "it-sw-new-" + kind.ToString().ToLowerInvariant();
         try
@@ -175,9 +189,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task NewDindClusterNetworkLabWithAaaaMode(FaultKind kind)
+    [Fact]
+    public Task NewDindClusterNetworkLabWithAaaaMode() => AllKindsAsync(NewDindClusterNetworkLabWithAaaaModeCase);
+
+    private async Task NewDindClusterNetworkLabWithAaaaModeCase(FaultKind kind)
     {
         var name = "it-sw-new6-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -189,9 +204,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task SetDns64AllowAaaa(FaultKind kind)
+    [Fact]
+    public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase);
+
+    private async Task SetDns64AllowAaaaCase(FaultKind kind)
     {
         var name = "it-sw-dns-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -205,9 +221,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task RemoveDindClusterAaaaMode(FaultKind kind)
+    [Fact]
+    public Task RemoveDindClusterAaaaMode() => AllKindsAsync(RemoveDindClusterAaaaModeCase);
+
+    private async Task RemoveDindClusterAaaaModeCase(FaultKind kind)
     {
         var name = "it-sw-rm-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -222,9 +239,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task ResetDindClusterNetworkLab(FaultKind kind)
+    [Fact]
+    public Task ResetDindClusterNetworkLab() => AllKindsAsync(ResetDindClusterNetworkLabCase);
+
+    private async Task ResetDindClusterNetworkLabCase(FaultKind kind)
     {
         var name = "it-sw-rs-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -237,9 +255,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task SetNat64PrefixMovesThePrefix(FaultKind kind)
+    [Fact]
+    public Task SetNat64PrefixMovesThePrefix() => AllKindsAsync(SetNat64PrefixMovesThePrefixCase);
+
+    private async Task SetNat64PrefixMovesThePrefixCase(FaultKind kind)
     {
         var name = "it-sw-n64-" + kind.ToString().ToLowerInvariant()[..2];
         string? old = null;
@@ -254,9 +273,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task AddDindNodeToAOneNodeLab(FaultKind kind)
+    [Fact]
+    public Task AddDindNodeToAOneNodeLab() => AllKindsAsync(AddDindNodeToAOneNodeLabCase);
+
+    private async Task AddDindNodeToAOneNodeLabCase(FaultKind kind)
     {
         var name = "it-sw-add-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -270,9 +290,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task RemoveDindNodeFromATwoNodeLab(FaultKind kind)
+    [Fact]
+    public Task RemoveDindNodeFromATwoNodeLab() => AllKindsAsync(RemoveDindNodeFromATwoNodeLabCase);
+
+    private async Task RemoveDindNodeFromATwoNodeLabCase(FaultKind kind)
     {
         var name = "it-sw-rmn-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -286,9 +307,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task StartDindClusterAfterStop(FaultKind kind)
+    [Fact]
+    public Task StartDindClusterAfterStop() => AllKindsAsync(StartDindClusterAfterStopCase);
+
+    private async Task StartDindClusterAfterStopCase(FaultKind kind)
     {
         var name = "it-sw-st-" + kind.ToString().ToLowerInvariant()[..2];
         try
@@ -302,9 +324,10 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task NewDindClusterKubernetesOneNodeAgainstTheDoubles(FaultKind kind)
+    [Fact]
+    public Task NewDindClusterKubernetesOneNodeAgainstTheDoubles() => AllKindsAsync(NewDindClusterKubernetesOneNodeAgainstTheDoublesCase);
+
+    private async Task NewDindClusterKubernetesOneNodeAgainstTheDoublesCase(FaultKind kind)
     {
         // kubeadm, kubelet and containerd are the test doubles of the node image (tests/…/Kubernetes/KubeDoubleImage.cs);
         // the API server is the C# fake. What is swept is the module's side: every Docker call and exec it makes.
