@@ -1,3 +1,4 @@
+using Ipv6Dind.TestSupport;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Ipv6Dind.Core.Docker;

@@ -81,13 +81,16 @@ public sealed class FaultSweepTests
             }
         }
         lines.AddRange((await _f.Docker.ListNetworksAsync(null, default)).Where(n => n.Name.Contains(cluster, StringComparison.Ordinal) || n.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster)
-            .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Order())}"));
+            // IPv6 only: Docker picks a network's IPv4 /24 itself, anew each time a lab is made (a removal's restore).
+            .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Where(x => x.Contains(':')).Order())}"));
         // Volumes no container uses: an anonymous volume left behind by a removed container shows here.
         var dangling = await HostProcess.RunAsync("docker", new[] { "volume", "ls", "-q", "-f", "dangling=true" }, TimeSpan.FromSeconds(30), default);
         lines.AddRange(dangling.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => "dangling-volume " + v.Trim()));
         var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
         lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains(LabNames.HostRuleClusterPrefix(cluster), StringComparison.Ordinal)
-            || l.Contains("ipv6dind/daemon/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
+            || l.Contains("ipv6dind/daemon/", StringComparison.Ordinal))
+            // The comment ends in the network's ID, new when a restore recreates the lab; the rule must be there, tagged.
+            .Select(l => "rule " + System.Text.RegularExpressions.Regex.Replace(l.Trim(), "(ipv6dind/cluster/[^/\"]+/)[0-9a-f]{12}", "$1<network id>")));
         var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
         lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
         var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(await _f.DaemonIdAsync(), cluster));

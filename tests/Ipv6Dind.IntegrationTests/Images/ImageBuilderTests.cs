@@ -1,3 +1,4 @@
+using Ipv6Dind.TestSupport;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Text;

@@ -1,3 +1,4 @@
+using Ipv6Dind.TestSupport;
 using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Host;
@@ -302,6 +303,40 @@ public sealed class FaultAndConcurrencyTests
         {
             await _f.Lab().RemoveAsync("it-par-a");
             await _f.Lab().RemoveAsync("it-par-b");
+        }
+    }
+
+    [Fact]
+    public async Task OfTwoConcurrentCreatesWithOverlappingPrefixesExactlyOneSucceeds()
+    {
+        // Both ask for the same management prefix: the overlap check and the network creation happen under the
+        // daemon's address lock, so the second sees the first's network and fails with the overlap error.
+        DindClusterSpec Overlapping(string name)
+        {
+            var spec = Spec(name);
+            spec.ManagementPrefix = "fd00:77:ab:10::/64";
+            return spec;
+        }
+        var outcomes = new List<object>();
+        try
+        {
+            var runs = new[] { "it-ovl-a", "it-ovl-b" }.Select(n => Task.Run(async () =>
+            {
+                try { return (object)await _f.Lab().CreateAsync(Overlapping(n), new LabOptions()); }
+                catch (DindException e) { return e; }
+            })).ToArray();
+            outcomes.AddRange(await Task.WhenAll(runs));
+            var created = Assert.Single(outcomes.OfType<DindCluster>());
+            var refused = Assert.Single(outcomes.OfType<DindException>());
+            Assert.Contains(refused.ErrorId, new[] { ErrorIds.SubnetOverlapsCluster, ErrorIds.SubnetOverlapsDockerNetwork });
+            Assert.Equal("Running", created.State);
+            var loser = created.ClusterName == "it-ovl-a" ? "it-ovl-b" : "it-ovl-a";
+            Assert.Empty(await _f.LeftoversAsync(loser));
+        }
+        finally
+        {
+            await _f.Lab().RemoveAsync("it-ovl-a");
+            await _f.Lab().RemoveAsync("it-ovl-b");
         }
     }
 }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 
-namespace Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Docker;
+
+namespace Ipv6Dind.TestSupport;
 
 /// <summary>One call through <see cref="FaultInjectingDockerApi"/>: the method (without "Async") and its arguments.</summary>
 public sealed record DockerCall(string Method, int Ordinal, IReadOnlyList<object?> Arguments)
@@ -16,7 +18,7 @@ public sealed record DockerCall(string Method, int Ordinal, IReadOnlyList<object
 }
 
 /// <summary>
-/// TEST SEAM, never used by the product: wraps a real driver and makes chosen calls fail, so tests can prove that
+/// Test code (tests/Ipv6Dind.TestSupport; the shipped assemblies never reference it): wraps a real driver and makes chosen calls fail, so tests can prove that
 /// a failure at step N rolls back steps 1..N-1 and that error records name the step. Nothing constructs it
 /// outside tests; with no rule added it only passes calls through.
 /// </summary>

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 
-namespace Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Docker;
+
+namespace Ipv6Dind.TestSupport;
 
 /// <summary>
 /// Counts the calls made through it, per method, for the bench's "number of Docker API calls and execs" and for
