@@ -55,6 +55,10 @@ public static partial class SpecValidator
         if (nameProblem is not null)
             Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "Name", name, nameProblem,
                 $"Use 1 to {MaxClusterNameLength} lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (e.g. 'lab').");
+        else if (ReservedClusterNames.Contains(name))
+            Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "Name", name,
+                $"'{name}' is reserved: the module's own host-level objects use it (the rule comment ipv6dind/daemon/docker-ipv6, the lock {name}.daemon.lock).",
+                "Choose another name, e.g. 'lab'.");
 
         // Node count.
         if (spec.Nodes < 1)
@@ -276,6 +280,13 @@ public static partial class SpecValidator
                 "Give the address of a resolver on a routed network, e.g. 198.51.100.53.");
         return null;
     }
+
+    /// <summary>
+    /// Names a new cluster may not take: they name the module's own host-level objects. Cluster and daemon rules live
+    /// in disjoint comment namespaces anyway (LabNames.HostRuleComment), so an existing cluster of such a name (made by
+    /// 0.3) can still be removed; only creating one is refused, to keep listings unambiguous.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedClusterNames = new HashSet<string>(StringComparer.Ordinal) { "docker-ipv6", "daemon" };
 
     /// <summary>Why a cluster name is unusable, or null.</summary>
     public static string? ClusterNameProblem(string name)

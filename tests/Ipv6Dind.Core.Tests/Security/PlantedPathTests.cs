@@ -262,6 +262,49 @@ public sealed class PlantedPathTests : IDisposable
             if (!holder.HasExited) holder.Kill(entireProcessTree: true);
         }
     }
+
+    [Fact]
+    public async Task ALockFolderOnAReadOnlyFileSystemIsAHostErrorNotClusterLocked()
+    {
+        // EROFS (and ENOSPC, ELOOP, …) used to be reported as "locked by another process".
+        var dir = Path.Combine(_root, "ro");
+        Directory.CreateDirectory(dir);
+        Mount("-t", "tmpfs", "-o", "ro,size=64k", "ipv6dind-test", dir);
+        try
+        {
+            var e = await Assert.ThrowsAsync<DindException>(() => ClusterLock.AcquireAsync("d", "lab", "New-DindCluster", TimeSpan.FromSeconds(2), CancellationToken.None, dir));
+            Assert.Equal(ErrorIds.HostLockFailed, e.ErrorId);
+            Assert.Contains("Read-only file system", e.Message);
+        }
+        finally
+        {
+            Mount(umount: true, dir);
+        }
+    }
+
+    [Fact]
+    public void NamesOfTheModulesOwnHostObjectsAreRefusedForNewClusters()
+    {
+        foreach (var name in new[] { "docker-ipv6", "daemon" })
+        {
+            var problem = Assert.Single(Ipv6Dind.Core.Addressing.SpecValidator.Validate(new DindClusterSpec { ClusterName = name, Dns64Upstream = new[] { "198.51.100.53" } }),
+                p => p.ErrorId == ErrorIds.InvalidClusterName);
+            Assert.Contains("reserved", problem.Message);
+            Assert.Equal("Name", problem.ParameterName);
+        }
+    }
+
+    private static void Mount(params string[] args) => Mount(false, args);
+
+    private static void Mount(bool umount, params string[] args)
+    {
+        var start = new ProcessStartInfo(umount ? "/usr/bin/umount" : "/usr/bin/mount") { RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{start.FileName} {string.Join(' ', args)}: {err}");
+    }
 }
 
 [CollectionDefinition("planted paths", DisableParallelization = true)]
