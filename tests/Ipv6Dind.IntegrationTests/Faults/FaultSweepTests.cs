@@ -17,13 +17,13 @@ namespace Ipv6Dind.IntegrationTests.Faults;
 /// operation succeeded anyway. The number of cases per operation goes to the test output and to the sweep report
 /// (tests/run prints it).
 /// </summary>
-[Collection("lab")]
+[Collection("sweep")]
 public sealed class FaultSweepTests
 {
-    private readonly LabFixture _f;
+    private readonly SweepFixture _f;
     private readonly ITestOutputHelper _out;
 
-    public FaultSweepTests(LabFixture fixture, ITestOutputHelper output)
+    public FaultSweepTests(SweepFixture fixture, ITestOutputHelper output)
     {
         _f = fixture;
         _out = output;
@@ -111,7 +111,7 @@ public sealed class FaultSweepTests
     /// </summary>
     private async Task SweepAsync(string command, string cluster, FaultKind kind, Func<DindLab, Task> act,
         Func<Task>? arrange = null, Func<Task>? restore = null, bool nodeRoutes = false, bool oldOrNothing = true,
-        bool nothingIsOld = false, Func<DindLab, DindLab>? configure = null)
+        bool nothingIsOld = false, Func<DindLab, DindLab>? configure = null, string? stepsFrom = null)
     {
         var nothing = await SnapshotAsync(cluster, nodeRoutes);
         if (arrange is not null) await arrange();
@@ -146,6 +146,10 @@ public sealed class FaultSweepTests
                 failed++;
                 if (kind == FaultKind.Cancel ? error is not OperationCanceledException : error is not DindException)
                     problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
+                // From the first call of its steps on (the network's creation), a bring-up's error names the step.
+                var firstStep = stepsFrom is null ? 0 : counted.Calls.TakeWhile(c => !c.Contains(" " + stepsFrom, StringComparison.Ordinal)).Count() + 1;
+                if (stepsFrom is not null && kind != FaultKind.Cancel && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
+                    problems.Add($"{where}: the error does not name the step: {error.Message}");
                 // Reset-DindCluster removes the whole lab when it cannot rebuild it: nothing is an old state too.
                 if (oldOrNothing && !now.SequenceEqual(before) && !(nothingIsOld && now.SequenceEqual(nothing)))
                     problems.Add($"{where}: failed ({error.Message}) and left: {Diff(before, now)}");
@@ -187,7 +191,7 @@ public sealed class FaultSweepTests
         {
             await SweepAsync("New-DindCluster (network lab, 2 nodes)", name, kind,
                 act: lab => lab.CreateAsync(Spec(name, 2), Sweep),
-                restore: () => _f.Lab().RemoveAsync(name));
+                restore: () => _f.Lab().RemoveAsync(name), stepsFrom: "CreateNetwork");
         }
         finally { await _f.Lab().RemoveAsync(name); }
     }
@@ -202,7 +206,7 @@ public sealed class FaultSweepTests
         {
             await SweepAsync("New-DindCluster -AllowAaaa (network lab, 1 node)", name, kind,
                 act: lab => lab.CreateAsync(Spec(name, 1, aaaa: true), Sweep),
-                restore: () => _f.Lab().RemoveAsync(name));
+                restore: () => _f.Lab().RemoveAsync(name), stepsFrom: "CreateNetwork");
         }
         finally { await _f.Lab().RemoveAsync(name); }
     }
@@ -250,8 +254,8 @@ public sealed class FaultSweepTests
         var name = "it-sw-rs-" + kind.ToString().ToLowerInvariant()[..2];
         try
         {
-            await SweepAsync("Reset-DindCluster (network lab, 2 nodes)", name, kind,
-                arrange: () => _f.Lab().CreateAsync(Spec(name, 2), new LabOptions()),
+            await SweepAsync("Reset-DindCluster (network lab, 1 node)", name, kind,
+                arrange: () => _f.Lab().CreateAsync(Spec(name, 1), new LabOptions()),
                 act: lab => lab.ResetAsync(name, Sweep),
                 nodeRoutes: true, nothingIsOld: true);
         }
@@ -353,6 +357,40 @@ public sealed class FaultSweepTests
         finally { await _f.Lab().RemoveAsync(name); }
     }
 }
+
+/// <summary>
+/// What the sweep needs: the images and a Docker client. Not the simulated outside world - a bring-up checks its
+/// DNS64 with version.bind, which bind9 answers itself - so the sweep can run in a test process of its own beside
+/// the other lab tests (tests/run does), on clusters whose names no other test uses. Its clusters carry the run
+/// label of <see cref="LabFixture"/> and are removed by it at the end.
+/// </summary>
+public sealed class SweepFixture : IAsyncLifetime
+{
+    public IDockerApi Docker { get; private set; } = null!;
+    public string Upstream => OutsideWorld.ResolverAddress4;
+
+    public async Task InitializeAsync()
+    {
+        _ = LabFixture.RunId;     // marks this process's objects with the run label
+        Docker = DockerApi.Connect();
+        await new Ipv6Dind.Core.Images.ImageBuilder(Docker, OperationContext.None).EnsureImagesAsync(new[] { "dns64", "nat64", "node" }, force: false);
+    }
+
+    public async Task DisposeAsync()
+    {
+        var mine = new Dictionary<string, string> { [LabFixture.RunLabel] = LabFixture.RunId };
+        foreach (var name in (await Docker.ListNetworksAsync(mine, default)).Select(n => n.Labels[LabLabels.Cluster]).Distinct())
+            await Lab().RemoveAsync(name);
+        Docker.Dispose();
+    }
+
+    public DindLab Lab(CancellationToken ct = default) => new(Docker, new OperationContext(ct, new Progress<DindProgress>(), NullLog.Instance));
+
+    public async Task<string> DaemonIdAsync() => (await Docker.GetDaemonInfoAsync(default)).Id;
+}
+
+[CollectionDefinition("sweep")]
+public sealed class SweepCollection : ICollectionFixture<SweepFixture> { }
 
 /// <summary>The sweep's one-line summaries, also written to the file tests/run prints at the end.</summary>
 public static class SweepReport
