@@ -46,7 +46,7 @@ public static class NodeImageInspector
             Init = false,
             Network = "none",
         };
-        var id = await docker.CreateContainerAsync(probe, ct).ConfigureAwait(false);
+        var id = await CreateThrowawayAsync(docker, probe, ct).ConfigureAwait(false);
         try
         {
             var kubeadm = await FirstExistingAsync(docker, id, KubeadmPaths, ct).ConfigureAwait(false);
@@ -107,7 +107,7 @@ public static class NodeImageInspector
         }
         finally
         {
-            await docker.RemoveContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await RemoveThrowawayAsync(docker, id).ConfigureAwait(false);
         }
     }
 
@@ -136,7 +136,7 @@ public static class NodeImageInspector
             Privileged = true,
             Network = "none",
         };
-        var id = await docker.CreateContainerAsync(spec, ct).ConfigureAwait(false);
+        var id = await CreateThrowawayAsync(docker, spec, ct).ConfigureAwait(false);
         try
         {
             await docker.StartContainerAsync(id, ct).ConfigureAwait(false);
@@ -148,7 +148,50 @@ public static class NodeImageInspector
         }
         finally
         {
-            await docker.RemoveContainerAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await RemoveThrowawayAsync(docker, id).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Creates a throw-away container; when the create fails in any way (its answer lost to a dropped connection or
+    /// Ctrl-C included), whatever the daemon made under that name is removed before the error goes on.
+    /// </summary>
+    private static async Task<string> CreateThrowawayAsync(IDockerApi docker, ContainerSpec spec, CancellationToken ct)
+    {
+        try
+        {
+            return await docker.CreateContainerAsync(spec, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await RemoveThrowawayAsync(docker, spec.Name).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Removes a throw-away container on its own bounded time (also after Ctrl-C), trying twice; gone already is fine.</summary>
+    private static async Task RemoveThrowawayAsync(IDockerApi docker, string idOrName)
+    {
+        using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await docker.RemoveContainerAsync(idOrName, budget.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (DindException e) when (e.Category is DindErrorCategory.ObjectNotFound)
+            {
+                return;
+            }
+            catch (Exception e) when (attempt < 2 && e is DindException or OperationCanceledException)
+            {
+                await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is DindException or OperationCanceledException)
+            {
+                return;     // what is left carries the cluster's label: Remove-DindCluster removes it
+            }
         }
     }
 }

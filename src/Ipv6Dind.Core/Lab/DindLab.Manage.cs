@@ -166,11 +166,15 @@ public sealed partial class DindLab
         _activity = "Set-Nat64Prefix";
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+        DindCluster moved;
         try
         {
             await RecreateSupportAsync(spec, plan, replaceNat64: true).ConfigureAwait(false);
             await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
             await StepDone(LabSteps.Routes).ConfigureAwait(false);
+            // The answer is read inside the undoable part: a failure to read it back restores the old prefix rather
+            // than report an error with the new one in place.
+            moved = (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
             // A Ctrl-C that came with the last step still counts: the caller gets the old prefix or the new one, never
             // "stopped" with the new one in place.
             Ct.ThrowIfCancellationRequested();
@@ -185,7 +189,7 @@ public sealed partial class DindLab
             await restore.SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
             throw;
         }
-        return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
+        return moved;
     }
 
     /// <summary>Recreates DNS64 (and NAT64) from a new spec; on failure, recreates them from the old one.</summary>

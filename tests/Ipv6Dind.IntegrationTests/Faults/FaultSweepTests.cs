@@ -290,7 +290,8 @@ public sealed class FaultSweepTests
         {
             await SweepAsync("Set-Nat64Prefix (1 node)", name, kind,
                 arrange: async () => old = (await _f.Lab().CreateAsync(Spec(name, 1), new LabOptions())).Nat64Prefix,
-                act: lab => lab.SetNat64PrefixAsync(name, "fd00:64:77:ff9b::/96"),
+                // One prefix per fault kind: the three kinds run at once, and two clusters may not share a prefix.
+                act: lab => lab.SetNat64PrefixAsync(name, $"fd00:64:77:{(int)kind + 1}::/96"),
                 restore: () => _f.Lab().SetNat64PrefixAsync(name, old!),
                 nodeRoutes: true);
         }
