@@ -1,0 +1,51 @@
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.IntegrationTests.Lab;
+
+namespace Ipv6Dind.IntegrationTests.Faults;
+
+/// <summary>
+/// The one listing the sweeps (<see cref="FaultSweepTests"/>, <see cref="StopProcessingSweepTests"/>) compare before
+/// and after each case: containers, networks and volumes - anonymous ones included -, the module's host ip6tables
+/// rules, host routes of proto 166, node routes, the cluster's lock file, temp folders.
+/// </summary>
+public static class LabListing
+{
+    /// <summary>
+    /// Everything of <paramref name="cluster"/> an operation could leave or change, one line each, sorted.
+    /// <paramref name="docker"/> must reach the daemon directly (not through a relay under test);
+    /// <paramref name="daemonId"/> keys the cluster's lock file.
+    /// </summary>
+    public static async Task<List<string>> SnapshotAsync(IDockerApi docker, string daemonId, string cluster, bool nodeRoutes = false)
+    {
+        var lines = new List<string>();
+        var containers = await docker.ListContainersAsync(null, default);
+        foreach (var c in containers.Where(c => c.Name == cluster || c.Name.StartsWith(cluster + "-", StringComparison.Ordinal) || c.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster))
+        {
+            var labels = string.Join(",", c.Labels.Where(l => l.Key != LabLabels.Spec).OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"));
+            var spec = c.Labels.GetValueOrDefault(LabLabels.Spec)?.GetHashCode(StringComparison.Ordinal).ToString("x8") ?? "-";
+            lines.Add($"container {c.Name} {c.State} {c.Image} {labels} spec:{spec}");
+            if (nodeRoutes && c.Running && c.Labels.GetValueOrDefault(LabLabels.Role) == LabLabels.RoleNode)
+            {
+                var routes = await docker.ExecAsync(c.Id, new[] { "ip", "-6", "route", "show" }, null, null, default);
+                lines.AddRange(routes.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Where(r => !r.Contains("proto kernel", StringComparison.Ordinal)).Select(r => $"route {c.Name} {r}"));
+            }
+        }
+        lines.AddRange((await docker.ListNetworksAsync(null, default)).Where(n => n.Name.Contains(cluster, StringComparison.Ordinal) || n.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster)
+            .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Order())}"));
+        lines.AddRange((await docker.ListVolumesAsync(null, default)).Select(v => $"volume {v}"));
+        var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
+        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("--comment ipv6dind/", StringComparison.Ordinal) || l.Contains("--comment \"ipv6dind/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
+        var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
+        lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
+        var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(daemonId, cluster));
+        if (File.Exists(lockFile)) lines.Add("lock-file " + lockFile);
+        lines.AddRange(Directory.GetDirectories(Path.GetTempPath(), "ipv6dind-images-*").Select(d => "temp " + d));
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    public static string Diff(IReadOnlyList<string> expected, IReadOnlyList<string> actual) =>
+        "missing: " + string.Join(" | ", expected.Except(actual)) + " ;; extra: " + string.Join(" | ", actual.Except(expected));
+}
