@@ -14,9 +14,13 @@ public static class LabListing
     /// <summary>
     /// Everything of <paramref name="cluster"/> an operation could leave or change, one line each, sorted.
     /// <paramref name="docker"/> must reach the daemon directly (not through a relay under test);
-    /// <paramref name="daemonId"/> keys the cluster's lock file.
+    /// <paramref name="daemonId"/> keys the cluster's lock file. Without <paramref name="hostWide"/>, only what is
+    /// provably the cluster's: volumes with its label (no anonymous ones), host rules naming it, no host routes or
+    /// temp folders - for runs that share the daemon and the host with other test runs, and whose labs create no
+    /// anonymous volumes and change nothing on the host (network labs through a relay: the daemon is not provably
+    /// local, src/Ipv6Dind.Core/Host/DaemonLocality.cs).
     /// </summary>
-    public static async Task<List<string>> SnapshotAsync(IDockerApi docker, string daemonId, string cluster, bool nodeRoutes = false)
+    public static async Task<List<string>> SnapshotAsync(IDockerApi docker, string daemonId, string cluster, bool nodeRoutes = false, bool hostWide = true)
     {
         var lines = new List<string>();
         var containers = await docker.ListContainersAsync(null, default);
@@ -34,14 +38,18 @@ public static class LabListing
         }
         lines.AddRange((await docker.ListNetworksAsync(null, default)).Where(n => n.Name.Contains(cluster, StringComparison.Ordinal) || n.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster)
             .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Order())}"));
-        lines.AddRange((await docker.ListVolumesAsync(null, default)).Select(v => $"volume {v}"));
+        lines.AddRange((await docker.ListVolumesAsync(hostWide ? null : LabLabels.ClusterFilter(cluster), default)).Select(v => $"volume {v}"));
         var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
-        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("--comment ipv6dind/", StringComparison.Ordinal) || l.Contains("--comment \"ipv6dind/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
-        var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
-        lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
+        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains("--comment ipv6dind/", StringComparison.Ordinal) || l.Contains("--comment \"ipv6dind/", StringComparison.Ordinal))
+            .Where(l => hostWide || l.Contains("ipv6dind/" + cluster + "/", StringComparison.Ordinal)).Select(l => "rule " + l.Trim()));
+        if (hostWide)
+        {
+            var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
+            lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
+        }
         var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(daemonId, cluster));
         if (File.Exists(lockFile)) lines.Add("lock-file " + lockFile);
-        lines.AddRange(Directory.GetDirectories(Path.GetTempPath(), "ipv6dind-images-*").Select(d => "temp " + d));
+        if (hostWide) lines.AddRange(Directory.GetDirectories(Path.GetTempPath(), "ipv6dind-images-*").Select(d => "temp " + d));
         lines.Sort(StringComparer.Ordinal);
         return lines;
     }
