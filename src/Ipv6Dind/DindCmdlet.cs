@@ -37,6 +37,11 @@ public abstract class DindCmdlet : PSCmdlet, IDisposable
     {
         using var pump = new BlockingCollection<Action>();
         _pump = pump;
+        // Read while the pipeline runs: after Ctrl-C, the rollback's lines go to the host by these preferences.
+        _tellHostWarnings = Preference("WarningAction", "WarningPreference") is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+        _tellHostVerbose = MyInvocation.BoundParameters.TryGetValue("Verbose", out var verbose)
+            ? verbose is SwitchParameter { IsPresent: true }
+            : Preference(null, "VerbosePreference") is ActionPreference.Continue or ActionPreference.Inquire;
         var context = new OperationContext(_stopping.Token, new PumpProgress(this), new PumpLog(this));
         var task = Task.Run(async () =>
         {
@@ -129,6 +134,43 @@ public abstract class DindCmdlet : PSCmdlet, IDisposable
         return record;
     }
 
+    private bool _tellHostWarnings = true;
+    private bool _tellHostVerbose;
+
+    private ActionPreference? Preference(string? parameter, string variable)
+    {
+        if (parameter is not null && MyInvocation.BoundParameters.TryGetValue(parameter, out var bound) && bound is ActionPreference p) return p;
+        try { return LanguagePrimitives.TryConvertTo(GetVariableValue(variable), out ActionPreference v) ? v : null; }
+        catch (Exception) { return null; }
+    }
+
+    /// <summary>
+    /// A warning or verbose line of the operation. Once the pipeline is stopping (Ctrl-C), PowerShell may refuse
+    /// writes to its streams (PipelineStoppedException) - the StopProcessing sweep saw every line of New-DindCluster's
+    /// rollback lost that way (tests/Ipv6Dind.IntegrationTests/Faults/StopProcessingSweepTests.cs) -, yet the rollback
+    /// is what the user most needs to hear about ("was stopped during step …; removing the N object(s) created so
+    /// far", what could not be removed): a refused line goes to the host's UI instead, as the console shows it, by
+    /// the same -WarningAction/-Verbose choices.
+    /// </summary>
+    private void WriteLine(string message, bool verbose)
+    {
+        try
+        {
+            if (verbose) WriteVerbose(message);
+            else WriteWarning(message);
+        }
+        catch (PipelineStoppedException)
+        {
+            if (!(verbose ? _tellHostVerbose : _tellHostWarnings)) throw;
+            try
+            {
+                if (verbose) Host.UI.WriteVerboseLine(message);
+                else Host.UI.WriteWarningLine(message);
+            }
+            catch (Exception) { throw new PipelineStoppedException(); } // a host without a UI: as before
+        }
+    }
+
     private sealed class PumpProgress : IProgress<DindProgress>
     {
         private readonly DindCmdlet _cmdlet;
@@ -151,8 +193,8 @@ public abstract class DindCmdlet : PSCmdlet, IDisposable
     {
         private readonly DindCmdlet _cmdlet;
         public PumpLog(DindCmdlet cmdlet) => _cmdlet = cmdlet;
-        public void Verbose(string message) => _cmdlet.Post(() => _cmdlet.WriteVerbose(message));
-        public void Warning(string message) => _cmdlet.Post(() => _cmdlet.WriteWarning(message));
+        public void Verbose(string message) => _cmdlet.Post(() => _cmdlet.WriteLine(message, verbose: true));
+        public void Warning(string message) => _cmdlet.Post(() => _cmdlet.WriteLine(message, verbose: false));
         public void Debug(string message) => _cmdlet.Post(() => _cmdlet.WriteDebug(message));
     }
 }

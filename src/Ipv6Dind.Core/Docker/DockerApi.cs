@@ -390,6 +390,17 @@ public sealed class DockerApi : IDockerApi
                 await c.Containers.RemoveContainerAsync(idOrName, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, t).ConfigureAwait(false);
             }
             catch (DockerApiException e) when (IsNotFound(e)) { }
+            catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict && e.ResponseBody?.Contains("already in progress", StringComparison.Ordinal) == true)
+            {
+                // An earlier removal is still running in the daemon (its caller was stopped or lost the answer, as
+                // Ctrl-C during Remove-DindCluster does): the container goes anyway, so wait for it, within this call's time.
+                while (true)
+                {
+                    try { await c.Containers.InspectContainerAsync(idOrName, t).ConfigureAwait(false); }
+                    catch (DockerApiException gone) when (IsNotFound(gone)) { return; }
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), t).ConfigureAwait(false);
+                }
+            }
         });
 
     public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct)

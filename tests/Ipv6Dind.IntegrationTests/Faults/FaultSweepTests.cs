@@ -64,41 +64,9 @@ public sealed class FaultSweepTests
     // ------------------------------------------------------------------------------------------------ the listing
 
     /// <summary>Everything of <paramref name="cluster"/> an operation could leave or change, one line each, sorted.</summary>
-    private async Task<List<string>> SnapshotAsync(string cluster, bool nodeRoutes = false)
-    {
-        var lines = new List<string>();
-        var containers = await _f.Docker.ListContainersAsync(null, default);
-        foreach (var c in containers.Where(c => c.Name == cluster || c.Name.StartsWith(cluster + "-", StringComparison.Ordinal) || c.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster))
-        {
-            var labels = string.Join(",", c.Labels.Where(l => l.Key != LabLabels.Spec).OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}"));
-            var spec = c.Labels.GetValueOrDefault(LabLabels.Spec)?.GetHashCode(StringComparison.Ordinal).ToString("x8") ?? "-";
-            lines.Add($"container {c.Name} {c.State} {c.Image} {labels} spec:{spec}");
-            if (nodeRoutes && c.Running && c.Labels.GetValueOrDefault(LabLabels.Role) == LabLabels.RoleNode)
-            {
-                var routes = await _f.Docker.ExecAsync(c.Id, new[] { "ip", "-6", "route", "show" }, null, null, default);
-                lines.AddRange(routes.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Where(r => !r.Contains("proto kernel", StringComparison.Ordinal)).Select(r => $"route {c.Name} {r}"));
-            }
-        }
-        lines.AddRange((await _f.Docker.ListNetworksAsync(null, default)).Where(n => n.Name.Contains(cluster, StringComparison.Ordinal) || n.Labels.GetValueOrDefault(LabLabels.Cluster) == cluster)
-            // IPv6 only: Docker picks a network's IPv4 /24 itself, anew each time a lab is made (a removal's restore).
-            .Select(n => $"network {n.Name} {string.Join(",", n.Subnets.Where(x => x.Contains(':')).Order())}"));
-        // Volumes no container uses: an anonymous volume left behind by a removed container shows here.
-        var dangling = await HostProcess.RunAsync("docker", new[] { "volume", "ls", "-q", "-f", "dangling=true" }, TimeSpan.FromSeconds(30), default);
-        lines.AddRange(dangling.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => "dangling-volume " + v.Trim()));
-        var save = await HostProcess.RunAsync("ip6tables-save", Array.Empty<string>(), TimeSpan.FromSeconds(30), default);
-        lines.AddRange(save.StdOut.Split('\n').Where(l => l.Contains(LabNames.HostRuleClusterPrefix(cluster), StringComparison.Ordinal)
-            || l.Contains("ipv6dind/daemon/", StringComparison.Ordinal))
-            // The comment ends in the network's ID, new when a restore recreates the lab; the rule must be there, tagged.
-            .Select(l => "rule " + System.Text.RegularExpressions.Regex.Replace(l.Trim(), "(ipv6dind/cluster/[^/\"]+/)[0-9a-f]{12}", "$1<network id>")));
-        var routes166 = await HostProcess.RunAsync("ip", new[] { "-6", "route", "show", "proto", "166" }, TimeSpan.FromSeconds(10), default);
-        lines.AddRange(routes166.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => "host-route " + r.Trim()));
-        var lockFile = Path.Combine(ClusterLock.SharedDirectory, ClusterLock.FileName(await _f.DaemonIdAsync(), cluster));
-        if (File.Exists(lockFile)) lines.Add("lock-file " + lockFile);
-        lines.AddRange(Directory.GetDirectories(Path.GetTempPath(), "ipv6dind-images-*").Select(d => "temp " + d));
-        lines.Sort(StringComparer.Ordinal);
-        return lines;
-    }
+    private async Task<List<string>> SnapshotAsync(string cluster, bool nodeRoutes = false) =>
+        // Cluster-scoped: tests/run runs the sweep beside the other lab tests, whose host routes and volumes are theirs.
+        await LabListing.SnapshotAsync(_f.Docker, await _f.DaemonIdAsync(), cluster, nodeRoutes, hostWide: false);
 
     /// <summary>Calls that change nothing (listings, inspections, reads, ip6tables -C and -save).</summary>
     private static bool IsReadOnly(string call)
@@ -229,6 +197,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase);
 
     private async Task SetDns64AllowAaaaCase(FaultKind kind)
@@ -264,6 +233,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task ResetDindClusterNetworkLab() => AllKindsAsync(ResetDindClusterNetworkLabCase);
 
     private async Task ResetDindClusterNetworkLabCase(FaultKind kind)
@@ -299,6 +269,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task AddDindNodeToAOneNodeLab() => AllKindsAsync(AddDindNodeToAOneNodeLabCase);
 
     private async Task AddDindNodeToAOneNodeLabCase(FaultKind kind)
@@ -316,6 +287,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task RemoveDindNodeFromATwoNodeLab() => AllKindsAsync(RemoveDindNodeFromATwoNodeLabCase);
 
     private async Task RemoveDindNodeFromATwoNodeLabCase(FaultKind kind)
@@ -333,6 +305,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task StartDindClusterAfterStop() => AllKindsAsync(StartDindClusterAfterStopCase);
 
     private async Task StartDindClusterAfterStopCase(FaultKind kind)
@@ -350,6 +323,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
+    [Trait("Sweep", "Extended")]
     public Task NewDindClusterKubernetesOneNodeAgainstTheDoubles() => AllKindsAsync(NewDindClusterKubernetesOneNodeAgainstTheDoublesCase);
 
     private async Task NewDindClusterKubernetesOneNodeAgainstTheDoublesCase(FaultKind kind)
