@@ -342,13 +342,44 @@ public sealed partial class DindLab
 
     private async Task<string> CreateAndStartAsync(ContainerSpec spec, Journal journal, params (string Path, string Content)[] files)
     {
-        var id = await _docker.CreateContainerAsync(spec, Ct).ConfigureAwait(false);
+        var id = await CreateReplacingAbandonedAsync(spec).ConfigureAwait(false);
         journal.Record($"container {spec.Name}", t => _docker.RemoveContainerAsync(id, t));
         foreach (var (path, content) in files)
             await _docker.PutFileAsync(id, path, content, 420, Ct).ConfigureAwait(false);
         await _docker.StartContainerAsync(id, Ct).ConfigureAwait(false);
         Log.Verbose($"Started {spec.Name} ({spec.Image}) at {spec.Ipv6Address}.");
         return id;
+    }
+
+    /// <summary>
+    /// Creates a container of the lab. When its name is taken by a container of the same cluster and role - what an
+    /// interrupted create of an earlier attempt left (its answer lost to Ctrl-C or a dropped connection; the daemon
+    /// may finish it a moment later) - that one is removed and the create tried again, a few times at most. A name
+    /// taken by anything else stays a conflict.
+    /// </summary>
+    private async Task<string> CreateReplacingAbandonedAsync(ContainerSpec spec)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _docker.CreateContainerAsync(spec, Ct).ConfigureAwait(false);
+            }
+            catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict && attempt < 4)
+            {
+                var taken = await _docker.InspectContainerAsync(spec.Name, Ct).ConfigureAwait(false);
+                if (taken is not null && (taken.Labels.GetValueOrDefault(LabLabels.Cluster) != spec.Labels.GetValueOrDefault(LabLabels.Cluster)
+                                          || taken.Labels.GetValueOrDefault(LabLabels.Role) != spec.Labels.GetValueOrDefault(LabLabels.Role)))
+                    throw;
+                if (taken is not null)
+                {
+                    Log.Verbose($"Removing {spec.Name} ({taken.Id[..Math.Min(12, taken.Id.Length)]}), left by an interrupted create, before creating it again.");
+                    try { await _docker.RemoveContainerAsync(taken.Id, Ct).ConfigureAwait(false); }
+                    catch (DindException gone) when (gone.Category is DindErrorCategory.ObjectNotFound) { }
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), Ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task WaitForDns64Async(string id, TimeSpan timeout)
