@@ -770,15 +770,10 @@ public sealed partial class DindLab
             await _docker.RemoveVolumeAsync(volume, Ct).ConfigureAwait(false);
             removed++;
         }
-        // The network's ID names the host rules that are provably this cluster's (label and ID): read before removal.
+        // The network's ID names the host rules that are provably this cluster's (label and ID): read before removal, and the rules go
+        // before the network: a removal interrupted in between leaves the network, so the next one still proves them ours.
         var networks = await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false);
         var comments = networks.Select(n => LabNames.HostRuleComment(cluster, n.Id)).ToList();
-        foreach (var network in networks)
-        {
-            await _docker.RemoveNetworkAsync(network.Id, Ct).ConfigureAwait(false);
-            removed++;
-            Log.Verbose($"Removed network {network.Name}.");
-        }
         if (!DockerIsLocal)
             Log.Verbose($"Docker runs at {_docker.Endpoint}: no host rules of this machine are touched.");
         else try
@@ -802,8 +797,14 @@ public sealed partial class DindLab
         }
         catch (DindException ex) when (ex.ErrorId == ErrorIds.HostPermissionDenied)
         {
-            // Containers and network are gone; only root can see (and remove) AAAA-mode host rules.
+            // Containers are gone; only root can see (and remove) AAAA-mode host rules.
             Log.Warning($"The host's ip6tables rules of '{cluster}' could not be checked: {ex.Message} Run Remove-DindCluster {cluster} again as root if the lab used AAAA mode.");
+        }
+        foreach (var network in networks)
+        {
+            await _docker.RemoveNetworkAsync(network.Id, Ct).ConfigureAwait(false);
+            removed++;
+            Log.Verbose($"Removed network {network.Name}.");
         }
         _ctx.Progress.Report(new DindProgress("Remove-DindCluster", "done", 100, Completed: true));
         return removed;
