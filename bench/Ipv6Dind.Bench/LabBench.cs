@@ -372,7 +372,7 @@ public static class LabBench
                 return $"{tool} is not installed, so no egress guard can be checked.";
             }
             var guarded = rules.Split('\n').Any(line => line.Contains($"-o {uplink} ", StringComparison.Ordinal) && line.TrimEnd().EndsWith("-j DROP", StringComparison.Ordinal));
-            if (!guarded) return $"no egress guard: `{tool} -t mangle -S FORWARD` has no DROP of traffic forwarded to {uplink} (LAB-NOTES: the lab's default routes lead to the uplink).";
+            if (!guarded) return $"no egress guard: `{tool} -t mangle -S FORWARD` has no DROP of traffic forwarded to {uplink} (the lab's default routes lead to the uplink).";
         }
         return null;
     }
