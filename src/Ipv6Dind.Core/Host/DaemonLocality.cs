@@ -52,6 +52,21 @@ public sealed class DaemonLocality
 
     public DaemonLocalityResult Decide(string endpoint)
     {
+        // A dockerd forking a child (iptables, containerd-shim, docker-proxy) lends the child its descriptors until the
+        // child's exec closes them (close-on-exec): a scan at that moment sees a second holder that is gone a few
+        // milliseconds later. A holder besides dockerd must still be there on a fresh scan before it counts.
+        var result = DecideOnce(endpoint, out var transient);
+        for (var attempt = 0; transient && attempt < 5; attempt++)
+        {
+            Thread.Sleep(20 * (attempt + 1));
+            result = DecideOnce(endpoint, out transient);
+        }
+        return result;
+    }
+
+    private DaemonLocalityResult DecideOnce(string endpoint, out bool otherHolders)
+    {
+        otherHolders = false;
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri))
             return No(endpoint, "it is not a URL");
         if (!string.Equals(uri.Scheme, "unix", StringComparison.OrdinalIgnoreCase))
@@ -88,15 +103,33 @@ public sealed class DaemonLocality
             if (!holders.TryGetValue(entry.Inode, out var pids) || pids.Count == 0)
                 return No(endpoint, $"which process holds the socket listening on {path} (inode {entry.Inode}) cannot be read from /proc; run as root");
             var dockerds = pids.Where(IsDockerdHere).ToList();
-            var others = pids.Where(x => x != 1 && !dockerds.Contains(x)).ToList();
+            // A child of dockerd between fork and exec holds dockerd's descriptors by inheritance, not as a relay.
+            var others = pids.Where(x => x != 1 && !dockerds.Contains(x) && !(ParentPid(x) is int parent && dockerds.Contains(parent))).ToList();
             if (dockerds.Count == 0)
                 return No(endpoint, $"{path} is served by {string.Join(", ", pids.Select(Describe))}, not by a dockerd of this host: a relay or forward to a daemon elsewhere");
             if (others.Count > 0)
+            {
+                otherHolders = true;
                 return No(endpoint, $"{path} is held by {string.Join(", ", others.Select(Describe))} besides dockerd");
+            }
             daemon ??= dockerds[0];
         }
         return new DaemonLocalityResult(true, endpoint, daemon,
             $"{path} is served by {Describe(daemon!.Value)} in this host's network namespace{(unprivileged ? " (unprivileged view: its command line)" : "")}");
+    }
+
+    /// <summary>The parent pid of /proc/&lt;pid&gt;/stat (the field after the state, behind the last ')' of the name);
+    /// null when the process is gone or unreadable.</summary>
+    private int? ParentPid(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(_root, $"proc/{pid}/stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent)) return parent;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        return null;
     }
 
     /// <summary>The process's executable is dockerd (exe link; its argv[0] when the link cannot be read).</summary>

@@ -79,6 +79,18 @@ public sealed class DaemonLocalityTests : IDisposable
     }
 
     [Fact]
+    public void AChildOfDockerdBetweenForkAndExecIsNotASecondHolder()
+    {
+        // dockerd forks (iptables, containerd-shim): until exec closes them, the child holds dockerd's descriptors.
+        _proc.Process(700, "/usr/sbin/dockerd", new[] { "dockerd" }, sockets: 6234);
+        _proc.Process(881, null, Array.Empty<string>(), parent: 700, sockets: 6234);
+        _proc.Listen(6234, "/var/run/docker.sock");
+        var r = Decide("unix:///var/run/docker.sock", peer: 700);
+        Assert.True(r.IsLocal, r.Evidence);
+        Assert.Equal(700, r.DaemonPid);
+    }
+
+    [Fact]
     public void WhenTwoSocketsAreBoundAtOnePathTheOneThatAnswersDecides()
     {
         // dockerd's socket file was unlinked and a relay bound the same path: connections reach the relay.

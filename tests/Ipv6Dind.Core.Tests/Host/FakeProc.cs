@@ -22,7 +22,7 @@ internal sealed class FakeProc : IDisposable
 
     public string Root { get; }
 
-    public void Process(int pid, string? exe, string[] argv, string netns = HostNetns, char state = 'S', params long[] sockets)
+    public void Process(int pid, string? exe, string[] argv, string netns = HostNetns, char state = 'S', int parent = 1, params long[] sockets)
     {
         var dir = Path.Combine(Root, $"proc/{pid}");
         Directory.CreateDirectory(Path.Combine(dir, "fd"));
@@ -30,7 +30,7 @@ internal sealed class FakeProc : IDisposable
         if (exe is not null) File.CreateSymbolicLink(Path.Combine(dir, "exe"), exe);
         File.CreateSymbolicLink(Path.Combine(dir, "ns/net"), netns);
         File.WriteAllText(Path.Combine(dir, "cmdline"), string.Join('\0', argv) + "\0");
-        File.WriteAllText(Path.Combine(dir, "stat"), $"{pid} ({Path.GetFileName(argv.FirstOrDefault() ?? "x")}) {state} 1 {pid} {pid} 0 -1");
+        File.WriteAllText(Path.Combine(dir, "stat"), $"{pid} ({Path.GetFileName(argv.FirstOrDefault() ?? "x")}) {state} {parent} {pid} {pid} 0 -1");
         File.CreateSymbolicLink(Path.Combine(dir, "fd/0"), "/dev/null");
         var n = 3;
         foreach (var inode in sockets)
