@@ -1,3 +1,4 @@
+using System.Text;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -26,7 +27,7 @@ internal static class Libc
 
     public const int LockEx = 2, LockNb = 4, LockUn = 8;
 
-    public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAcces = 13, EExist = 17, ENotDir = 20, EWouldBlock = 11, ELoop = 40;
+    public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAcces = 13, EExist = 17, ENotDir = 20, EWouldBlock = 11, ELoop = 40, ENameTooLong = 36;
 
     public const uint SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000, SIfSock = 0xC000;
 
@@ -44,6 +45,9 @@ internal static class Libc
 
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     private static extern unsafe int StatxRaw(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte* buffer);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "readlinkat")]
+    private static extern unsafe nint ReadLinkAtRaw(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer, nuint size);
 
     [DllImport("libc", SetLastError = true, EntryPoint = "flock")]
     private static extern int FlockRaw(int fd, int operation);
@@ -84,6 +88,21 @@ internal static class Libc
     public static int Fchown(SafeFileHandle file, uint uid, uint gid) => Errno(FchownRaw(Fd(file), uid, gid));
     public static int Fchmod(SafeFileHandle file, uint mode) => Errno(FchmodRaw(Fd(file), mode));
     public static int Fsync(SafeFileHandle file) => Errno(FsyncRaw(Fd(file)));
+
+    /// <summary>readlinkat(2): the target of the link <paramref name="name"/> in <paramref name="dir"/>, as stored
+    /// (relative targets stay relative); null and errno when it is not a link or cannot be read.</summary>
+    public static unsafe string? ReadLinkAt(SafeFileHandle dir, string name, out int errno)
+    {
+        var buffer = new byte[4096];                    // PATH_MAX
+        fixed (byte* p = buffer)
+        {
+            var n = ReadLinkAtRaw(Fd(dir), name, p, (nuint)buffer.Length);
+            if (n < 0) { errno = Marshal.GetLastPInvokeError(); return null; }
+            errno = 0;
+            if (n >= buffer.Length) { errno = ENameTooLong; return null; }
+            return Encoding.UTF8.GetString(buffer, 0, (int)n);
+        }
+    }
 
     /// <summary>flock(2), retried on EINTR; 0 or errno (EWOULDBLOCK: held by another open file description).</summary>
     public static int Flock(SafeFileHandle file, int operation)

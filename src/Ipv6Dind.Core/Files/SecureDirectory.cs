@@ -121,8 +121,10 @@ public sealed class SecureDirectory : IDisposable
                     throw Unsafe(Child(name), "it is a symbolic link in a folder others can write",
                         "Remove the link (someone other than you may have planted it), or write to another path.");
                 if (depth >= MaxLinkDepth) throw Io(Child(name), Libc.ELoop);
-                var target = File.ResolveLinkTarget(Child(name), returnFinalTarget: false)?.FullName
-                    ?? throw Io(Child(name), Libc.ENoEnt);
+                // Read through this folder's descriptor (the folder's path may have changed since it was opened);
+                // a relative target is relative to this folder.
+                var stored = Libc.ReadLinkAt(_handle, name, out var linkErrno) ?? throw Io(Child(name), linkErrno);
+                var target = System.IO.Path.GetFullPath(stored, Path);
                 using var targetDir = Open(System.IO.Path.GetDirectoryName(target)!);
                 return targetDir.WriteFile(System.IO.Path.GetFileName(target), content, mode, overwrite, keepOwner, depth + 1);
             }

@@ -134,6 +134,25 @@ public sealed class PlantedPathTests : IDisposable
     }
 
     [Fact]
+    public void ARelativeLinkIsReadThroughTheFolderAndResolvedAgainstIt()
+    {
+        // dotfile managers often store relative targets (config -> ../dotfiles/kube-config).
+        var own = Path.Combine(_root, "own-rel", "kube");
+        var dotfiles = Path.Combine(_root, "own-rel", "dotfiles");
+        Directory.CreateDirectory(own);
+        Directory.CreateDirectory(dotfiles);
+        foreach (var d in new[] { own, dotfiles, Path.GetDirectoryName(own)! })
+            File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var target = Path.Combine(dotfiles, "kube-config");
+        File.WriteAllText(target, "old");
+        File.CreateSymbolicLink(Path.Combine(own, "config"), "../dotfiles/kube-config");
+        using var dir = SecureDirectory.Open(own);
+        Assert.Equal(target, dir.WriteFile("config", "new", UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.Equal("new", File.ReadAllText(target));
+        Assert.Equal("../dotfiles/kube-config", new FileInfo(Path.Combine(own, "config")).LinkTarget);
+    }
+
+    [Fact]
     public void AWriteIsAtomicAndHasItsModeFromTheStart()
     {
         using var dir = SecureDirectory.Open(Path.Combine(_root, "new", "deeper"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
