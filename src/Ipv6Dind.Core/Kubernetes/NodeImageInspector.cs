@@ -8,7 +8,7 @@ namespace Ipv6Dind.Core.Kubernetes;
 /// <param name="Image">The reference that was inspected.</param>
 /// <param name="KubernetesVersion">"v1.31.2": from /kind/version (kind's contract) or, when the image has none, the version the user gave.</param>
 /// <param name="KubeadmPath">Where kubeadm is in the image.</param>
-/// <param name="PrivilegedPermitted">Whether the daemon starts a --privileged container (LAB-NOTES: some hosts refuse it).</param>
+/// <param name="PrivilegedPermitted">Whether the daemon starts a --privileged container (some hosts refuse it: docs/design/README.md, "Docker and kernel facts").</param>
 /// <param name="CniPlugins">Which of the bridge and ptp CNI plugins the image has in /opt/cni/bin (kindest/node: ptp only).</param>
 /// <param name="HasDig">Whether the image has dig (kindest/node has not; checks then fall back to what it has).</param>
 public sealed record NodeImageFacts(string Image, string KubernetesVersion, string KubeadmPath, bool PrivilegedPermitted,

@@ -14,7 +14,7 @@ public sealed partial class DindLab
     /// addresses, while the network, DNS64 and NAT64 stay up. Under the cluster's cross-process lock, so a cron job
     /// and an admin never interleave. A failure or Ctrl-C removes the nodes made so far: the cluster is then left
     /// Since the old nodes are gone at that point, "the old state" cannot come back: the rest of the cluster is removed
-    /// too, so a failed reset leaves nothing (issue 7: the old state or nothing), and New-DindCluster starts over.
+    /// too, so a failed reset leaves nothing (the old state or nothing: docs/design/README.md, "Bring-up order"), and New-DindCluster starts over.
     /// </summary>
     public async Task<DindCluster> ResetAsync(string cluster, LabOptions options)
     {

@@ -90,7 +90,7 @@ public sealed partial class DindLab
             spec.Cni = ChooseCni(spec.Cni, explicitCni: !string.IsNullOrWhiteSpace(input.Cni), kubernetes);
             if (spec.Cni == "calico") options = options with { Calico = await PrepareCalicoAsync(spec, plan).ConfigureAwait(false) };
             Log.Verbose($"Node image {images.Node}: Kubernetes {kubernetes.KubernetesVersion}, kubeadm at {kubernetes.KubeadmPath}, " +
-                (kubernetes.PrivilegedPermitted ? "nodes run --privileged." : "--privileged is refused by this daemon, so nodes get all capabilities but SYS_RESOURCE (LAB-NOTES)."));
+                (kubernetes.PrivilegedPermitted ? "nodes run --privileged." : "--privileged is refused by this daemon, so nodes get all capabilities but SYS_RESOURCE (its capability bounding set lacks CAP_SYS_RESOURCE)."));
         }
         // The spec of record names the resolvers actually used (the host's, when none was given), so that a later
         // re-render of bind9 (Set-Dns64, Set-Nat64Prefix) forwards where this bring-up did.
@@ -848,7 +848,7 @@ public sealed partial class DindLab
     public DaemonLocalityResult Locality { get => _locality ??= DaemonLocality.Check(_docker.Endpoint); init => _locality = value; }
 
     /// <summary>
-    /// A Kubernetes lab publishes its API server on the Docker host's loopback only ([::1]:port, issue 7), which a
+    /// A Kubernetes lab publishes its API server on the Docker host's loopback only ([::1]:port), which a
     /// remote daemon's client cannot reach: the Kubernetes phase, readiness and the Kubernetes checks would time out.
     /// <paramref name="parameterName"/>: NetworkOnly when New-DindCluster is refused, null when a call needs the API.
     /// </summary>

@@ -78,7 +78,7 @@ public static class LabContainers
             {
                 ["net.ipv6.conf.all.forwarding"] = "1",
                 // Pod bridges (cni0) and veths are created later and inherit "default": without DAD their addresses
-                // are usable at once instead of ~2 s later (nodad for the bridge address, as LAB-NOTES found).
+                // are usable at once instead of ~2 s later (nodad for the bridge address, docs/design/README.md, "Docker and kernel facts").
                 ["net.ipv6.conf.default.accept_dad"] = "0",
                 ["net.ipv6.conf.all.accept_dad"] = "0",
             },
@@ -144,7 +144,7 @@ public static class LabContainers
     /// (systemd as PID 1, so no docker-init), tmpfs /run and /tmp, an anonymous volume for /var (containerd's
     /// images, etcd; removed with the container), /lib/modules read-only when the host has it, a private cgroup
     /// namespace and container=docker for systemd. --privileged when the daemon permits it, else the
-    /// near-privileged set LAB-NOTES verified (all capabilities but SYS_RESOURCE, seccomp and AppArmor unconfined,
+    /// near-privileged set of docs/design/README.md ("Docker and kernel facts") (all capabilities but SYS_RESOURCE, seccomp and AppArmor unconfined,
     /// unmasked /proc). The control plane publishes the API server on host loopback only ([::1], a free port).
     /// </summary>
     /// <param name="apiServerHostPort">

@@ -1,4 +1,4 @@
-// Checked against Calico's manifest install (manifests/calico.yaml of projectcalico/calico, and seed 002's
+// Checked against Calico's manifest install (manifests/calico.yaml of projectcalico/calico, and the public "Kubernetes on IPv6 only" guide's
 // calico-ipv6.yaml derived from it): ConfigMap kube-system/calico-config holds the CNI network config template in
 // data.cni_network_config (JSON with unquoted placeholders such as "mtu": __CNI_MTU__, so it is not parsed as JSON);
 // DaemonSet kube-system/calico-node runs the container calico-node whose env drives IP/IP6 autodetection and the
@@ -22,7 +22,7 @@ public sealed record PreparedCalicoManifest
 }
 
 /// <summary>
-/// Makes Calico's manifest install IPv6-only for a lab, as seed 002 did by hand: calico-node gets the IPv6 settings of
+/// Makes Calico's manifest install IPv6-only for a lab, as the public "Kubernetes on IPv6 only" guide does by hand: calico-node gets the IPv6 settings of
 /// <see cref="CalicoRenderer.NodeEnvironmentVariables"/> (pool = the lab's pod supernet, block size), any IPv4 pool
 /// CIDR is removed, and the CNI config's IPAM assigns IPv6 only. Everything else of the manifest is kept.
 /// </summary>

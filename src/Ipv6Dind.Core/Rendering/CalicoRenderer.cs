@@ -24,7 +24,7 @@ public sealed record CalicoOptions
 
     /// <summary>
     /// IPAM block length, 116..128. Calico takes IPv6 blocks of /116 to /128, and kubeadm refuses a node mask
-    /// more than 16 bits longer than the pod subnet; seed 002 combines the two (largest pool /100 with /116 blocks).
+    /// more than 16 bits longer than the pod subnet; the public "Kubernetes on IPv6 only" guide combines the two (largest pool /100 with /116 blocks).
     /// </summary>
     public required int BlockSize { get; init; }
 
@@ -106,7 +106,7 @@ public static class CalicoRenderer
     }
 
     /// <summary>
-    /// The calico-node variables of an IPv6-only cluster (seed 002's calico-ipv6.yaml), in order; New-DindCluster
+    /// The calico-node variables of an IPv6-only cluster (docs/design/README.md, "Kubernetes facts"), in order; New-DindCluster
     /// -Cni calico sets exactly these in the calico-node container of the user's calico.yaml.
     /// </summary>
     public static IReadOnlyList<(string Name, string Value)> NodeEnvironmentVariables(CalicoOptions options) =>

@@ -31,7 +31,7 @@ public static class KubeProxyConfigRenderer
     public const string ContainerPath = "/var/lib/kube-proxy/config.conf";
 
     /// <summary>
-    /// The conntrack saga (seeds 000/001, kubeadm-dind-cluster issue 50): with the default maxPerCore (32768)
+    /// The conntrack saga (docs/design/README.md, "Kubernetes facts"; kubeadm-dind-cluster issue 50): with the default maxPerCore (32768)
     /// a many-core host gets nf_conntrack_max above four times the hashsize, so kube-proxy raises the hashsize
     /// by writing /sys/module/nf_conntrack/parameters/hashsize, which fails inside a container with
     /// "operation not supported" and kube-proxy exits. Command-line flags do not help once a config file is

@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace Ipv6Dind.Core.Tests.Rendering;
 
-/// <summary>New-DindCluster -Cni calico: the user's calico.yaml made IPv6-only (seed 002's calico-ipv6.yaml by hand).</summary>
+/// <summary>New-DindCluster -Cni calico: the user's calico.yaml made IPv6-only (what the public "Kubernetes on IPv6 only" guide does by hand).</summary>
 public class CalicoManifestTests
 {
     private static string Fixture([CallerFilePath] string self = "") =>

@@ -289,7 +289,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         Assert.Equal(CheckStatus.Pass, checks.Single(c => c.Check == "Ipv6Forwarding").Status);
         Assert.Equal(CheckStatus.Pass, checks.Single(c => c.Check == "DockerIp6Tables").Status);
         Assert.All(checks.Where(c => c.Check == "KernelModule"), c => Assert.Equal(CheckStatus.Pass, c.Status));
-        // This machine kind's sandbox lacks CAP_SYS_RESOURCE in the bounding set (LAB-NOTES: --privileged fails).
+        // This machine kind's sandbox lacks CAP_SYS_RESOURCE in the bounding set (--privileged fails: docs/design/README.md, "Docker and kernel facts").
         var privileged = checks.Single(c => c.Check == "Privileged");
         if (privileged.Status == CheckStatus.Warn) Assert.Contains("CAP_SYS_RESOURCE", privileged.Detail);
     }

@@ -93,8 +93,8 @@ public sealed class KubernetesLabTests
             Assert.Contains("kubernetes-admin", kubeconfig);
             Assert.Null((await _f.Docker.InspectContainerAsync(nodes[1], CancellationToken.None))!.Ports.GetValueOrDefault("6443/tcp").HostIp);
 
-            // Node privileges read back from dockerd and from the kernel (issue 7): --privileged where the daemon permits it,
-            // else every capability but SYS_RESOURCE with seccomp and AppArmor unconfined (LAB-NOTES), and only node 1
+            // Node privileges read back from dockerd and from the kernel: --privileged where the daemon permits it,
+            // else every capability but SYS_RESOURCE with seccomp and AppArmor unconfined (docs/design/README.md, "Docker and kernel facts"), and only node 1
             // publishing anything.
             var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), System.Globalization.CultureInfo.InvariantCulture);
             var allCaps = lastCap >= 63 ? ulong.MaxValue : (1UL << (lastCap + 1)) - 1;

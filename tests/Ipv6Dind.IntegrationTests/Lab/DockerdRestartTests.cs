@@ -4,7 +4,7 @@ using Ipv6Dind.Core.Lab;
 namespace Ipv6Dind.IntegrationTests.Lab;
 
 /// <summary>
-/// dockerd restarted under a running lab (issue 7): the restart policy brings the containers back without their
+/// dockerd restarted under a running lab: the restart policy brings the containers back without their
 /// routes, resolver and IPv6-only state; Test-DindCluster says so, Start-DindCluster re-applies it, and every check
 /// passes again. Runs only against the daemon tests/lab/ensure-dockerd started (its pid file), never a daemon this
 /// test does not own.

@@ -7,7 +7,7 @@ using Ipv6Dind.Core.Lab;
 namespace Ipv6Dind.IntegrationTests.Lab;
 
 /// <summary>
-/// Unattended use (issue 7): a failure or Ctrl-C at each step of Reset-DindCluster, Set-Nat64Prefix and
+/// Unattended use: a failure or Ctrl-C at each step of Reset-DindCluster, Set-Nat64Prefix and
 /// Remove-DindCluster leaves the old state or nothing; two bring-ups at once, of the same name and of two names.
 /// </summary>
 [Collection("lab")]
