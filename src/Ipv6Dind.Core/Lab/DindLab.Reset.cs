@@ -10,11 +10,16 @@ public sealed partial class DindLab
     // ---------------------------------------------------------------- reset
 
     /// <summary>
-    /// The seed's rebuild: nodes (and with them Kubernetes) are torn down and made again with the same names and
+    /// The nightly rebuild: nodes (and with them Kubernetes) are torn down and made again with the same names and
     /// addresses, while the network, DNS64 and NAT64 stay up. Under the cluster's cross-process lock, so a cron job
-    /// and an admin never interleave. A failure or Ctrl-C removes the nodes made so far: the cluster is then left
-    /// Since the old nodes are gone at that point, "the old state" cannot come back: the rest of the cluster is removed
-    /// too, so a failed reset leaves nothing (the old state or nothing: docs/design/README.md, "Bring-up order"), and New-DindCluster starts over.
+    /// and an admin never interleave. The old state or nothing (docs/design/README.md, "Bring-up order"):
+    /// <list type="bullet">
+    /// <item>a failure or Ctrl-C while the old nodes are removed leaves the old state when every old node is still
+    /// there; when the removal was done but its answer was lost (every old node gone), the reset goes on; when only
+    /// some are gone, the old state cannot come back and the cluster is removed entirely;</item>
+    /// <item>a failure or Ctrl-C after that removes the nodes made so far and then the rest of the cluster (the old
+    /// nodes are gone), its lock file included; New-DindCluster starts over with the same addresses.</item>
+    /// </list>
     /// </summary>
     public async Task<DindCluster> ResetAsync(string cluster, LabOptions options)
     {
@@ -41,31 +46,50 @@ public sealed partial class DindLab
         }
 
         var old = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode).ToList();
-        Report("reset", $"removing {old.Count} node(s)", 5);
-        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
-        {
-            await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
-            Log.Verbose($"Removed node {c.Name} (and its /var volume).");
-        }).ConfigureAwait(false);
-
+        Report(LabSteps.RemoveNodes, $"removing {old.Count} node(s)", 5);
         var journal = new Journal(Log);
-        var step = LabSteps.Nodes;
+        var step = LabSteps.RemoveNodes;
+        var asItWas = false;
         try
         {
+            try
+            {
+                await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
+                {
+                    await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                    Log.Verbose($"Removed node {c.Name} (and its /var volume).");
+                }).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DindException or OperationCanceledException)
+            {
+                // Which old nodes are still there decides: all of them - the old state, as it was; none - the removal
+                // was done (its answer was lost), so the reset goes on unless stopped; some - neither, so nothing.
+                var still = await OldNodesLeftAsync(cluster, old).ConfigureAwait(false);
+                if (still == old.Count)
+                {
+                    asItWas = true;
+                    if (ex is OperationCanceledException) throw;
+                    throw StepFailed(ex, $"Reset step '{step}'", $"'{cluster}'", cluster, " The cluster is as it was.", " The cluster is as it was.");
+                }
+                if (still > 0 || ex is OperationCanceledException) throw;
+                Log.Verbose($"Removing the old nodes reported '{ex.Message}', but none of them is left: going on.");
+            }
+            step = LabSteps.Nodes;
             await BringUpNodesAsync(spec, plan, images.Node, kubernetes, options, journal, s => step = s).ConfigureAwait(false);
             // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();
             Report(LabSteps.Verify, "done", 100, completed: true);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!asItWas)
         {
-            // The old nodes are gone by now, so "the old state" cannot come back: a failed reset leaves nothing (the
-            // nodes it made, then the network, DNS64, NAT64 and host rules), and says so; New-DindCluster (or the
-            // nightly script) makes the cluster again from scratch, with the same addresses.
+            // The old nodes are gone by now (all or some), so "the old state" cannot come back: a failed reset leaves
+            // nothing (the nodes it made, then the network, DNS64, NAT64, host rules and the lock file), and says so;
+            // New-DindCluster (or the nightly script) makes the cluster again from scratch, with the same addresses.
             var cancelled = ex is OperationCanceledException && Ct.IsCancellationRequested;
             Log.Warning($"Reset-DindCluster '{cluster}' {(cancelled ? "was stopped" : "failed")} during step '{step}'; removing the cluster entirely.");
             var left = await RollBackAndSweepAsync(journal, cluster, ownsName: true, options.RollbackBudget).ConfigureAwait(false);
+            if (left.Count == 0) held.DeleteFile();
             if (cancelled) throw;
             var removed = left.Count == 0
                 ? " The cluster was removed entirely; New-DindCluster makes it again."
@@ -73,6 +97,14 @@ public sealed partial class DindLab
             throw StepFailed(ex, $"Reset step '{step}'", $"'{cluster}'", cluster, removed, removed);
         }
         return (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
+    }
+
+    /// <summary>How many of <paramref name="old"/> still exist (by ID); asked on a budget of its own after a failure.</summary>
+    private async Task<int> OldNodesLeftAsync(string cluster, IReadOnlyList<ContainerInfo> old)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var ids = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), cts.Token).ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
+        return old.Count(c => ids.Contains(c.Id));
     }
 
     /// <summary>kubeadm init, joins, CoreDNS, readiness (shared by New-DindCluster and Reset-DindCluster).</summary>

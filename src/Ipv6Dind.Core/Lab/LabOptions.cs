@@ -30,6 +30,8 @@ public sealed record LabOptions
 public static class LabSteps
 {
     public const string Preflight = "preflight";
+    /// <summary>Reset-DindCluster's removal of the old nodes (before <see cref="Nodes"/>).</summary>
+    public const string RemoveNodes = "remove-nodes";
     public const string Network = "network";
     public const string Dns64 = "dns64";
     public const string Nat64 = "nat64";
