@@ -300,15 +300,52 @@ public sealed partial class DindLab
             await ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node)).ConfigureAwait(false);
             if (kubernetes is not null)
                 await JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options).ConfigureAwait(false);
+            // The existing nodes learn the new pod prefixes; undone by applying the plan they had before.
+            journal.Record($"routes of {existing.Count} existing node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
+                .ApplyRoutesAsync(existing.Where(n => n.State == "running").ToList(), plan));
+            await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
+            var result = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
+            // A Ctrl-C with the work done still undoes it: the caller is told "stopped" only when nothing changed.
+            Ct.ThrowIfCancellationRequested();
             journal.Commit();
+            return result;
         }
         catch
         {
             await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
+            // A create whose answer was lost made a container the journal never heard of: the indices are this run's
+            // (chosen under the lock), so a node container of this cluster with one of them is provably ours.
+            await RemoveAddedNodesAsync(cluster, first, last, options.RollbackBudget).ConfigureAwait(false);
             throw;
         }
-        await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
-        return (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
+    }
+
+    /// <summary>Applies <paramref name="plan"/>'s routes and settings to <paramref name="nodes"/> (reconciling: routes not in the plan go).</summary>
+    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan) =>
+        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), 8,
+            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, reconcile: true));
+
+    /// <summary>Removes node containers of <paramref name="cluster"/> whose index lies in [first, last], on a budget of its own.</summary>
+    private async Task RemoveAddedNodesAsync(string cluster, int first, int last, TimeSpan budget)
+    {
+        using var cts = new CancellationTokenSource(budget);
+        try
+        {
+            var stray = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), cts.Token).ConfigureAwait(false))
+                .Where(c => Role(c) == LabLabels.RoleNode
+                    && int.TryParse(c.Labels.GetValueOrDefault(LabLabels.NodeIndex), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i >= first && i <= last)
+                .ToList();
+            foreach (var c in stray)
+            {
+                await _docker.RemoveContainerAsync(c.Id, cts.Token).ConfigureAwait(false);
+                Log.Verbose($"Removed {c.Name}: its create had reached the daemon, its answer had not.");
+            }
+        }
+        catch (Exception ex) when (ex is DindException or OperationCanceledException)
+        {
+            Log.Warning($"Could not check for node containers this run made before an answer was lost: {ex.Message}. " +
+                        $"Get-DindNode {cluster} lists them; Remove-DindNode removes one.");
+        }
     }
 
     /// <summary>Removes one node and deletes the routes to its pod prefix from the others (under the cluster's lock).</summary>
