@@ -640,7 +640,7 @@ public sealed partial class DindLab
                     Index = index,
                     Role = planned?.Role ?? (index == 1 ? "ControlPlane" : "Worker"),
                     State = c.State,
-                    Address = planned?.Address ?? "",
+                    IPv6Address = planned?.IPv6Address ?? "",
                     PodPrefix = planned?.PodPrefix ?? "",
                     ContainerId = c.Id,
                     Image = c.Image,
