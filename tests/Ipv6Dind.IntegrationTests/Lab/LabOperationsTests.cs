@@ -471,7 +471,10 @@ public sealed class LabOperationsTests
             {
                 var r = _f.Ps.Run($"Export-DindLog {name} '{directory}'");
                 r.AssertSuccess();
-                var written = r.All<FileInfo>().Select(f => f.FullName).ToHashSet();
+                var export = Assert.Single(r.All<DindLogExport>());
+                var written = export.Files.Select(f => f.FullName).ToHashSet();
+                Assert.Equal(written.Count, export.FileCount);
+                Assert.Equal(export.Files.Sum(f => new FileInfo(f.FullName).Length), export.TotalBytes);
                 Assert.All(written, f => Assert.True(File.Exists(f), f));
 
                 void Has(string container, string file)
@@ -485,6 +488,7 @@ public sealed class LabOperationsTests
                 Assert.Contains(name, File.ReadAllText(Path.Combine(directory, "cluster", "spec.yaml")));
                 var containers = new[] { LabNames.Dns64(name), LabNames.Nat64(name), $"{name}-node-1", $"{name}-node-2" };
                 foreach (var container in containers) Has(container, "container.log");
+                Assert.Equal(containers.Order(), export.Containers.Order());
                 Has(LabNames.Dns64(name), "named.conf");
                 Assert.Contains("dns64", File.ReadAllText(Path.Combine(directory, LabNames.Dns64(name), "named.conf")));
                 Has(LabNames.Nat64(name), "tayga.conf");
