@@ -14,19 +14,19 @@ BeforeAll {
     # Objects of every type a view of the format file selects, and the values its default view must show in full.
     $script:Fixtures = @{
         'Ipv6Dind.DindClusterSpec' = @{
-            Objects = @(New-DindClusterSpec $c -Nodes 3 -Subnet fda5:1146:d380::/48 -Nat64Prefix fda5:1146:d380:64::/96 -Dns64Upstream 198.51.100.53)
+            Objects = @(New-DindClusterSpec $c -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Nat64Prefix fda5:1146:d380:64::/96 -Dns64Upstream 198.51.100.53)
             Keys    = @($c, 'fda5:1146:d380::/48', 'fda5:1146:d380:64::/96')
         }
         'Ipv6Dind.DindAddressAssignment' = @{
-            Objects = @(New-DindClusterSpec $c -Nodes 3 -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan)
+            Objects = @(New-DindClusterSpec $c -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan)
             Keys    = @($c, "ipv6dind-$c", "$c-node-3", 'fda5:1146:d380:10::1003', 'fda5:1146:d380:40:3::/80', 'fda5:1146:d380:10::/64', '198.51.100.53')
         }
         'Ipv6Dind.AddressPlan' = @{
-            Objects = @(New-DindClusterSpec $c -Nodes 3 -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject)
+            Objects = @(New-DindClusterSpec $c -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject)
             Keys    = @($c, 'fda5:1146:d380:10::/64', "$c-node-3 fda5:1146:d380:10::1003", 'fda5:1146:d380:40::/64')
         }
         'Ipv6Dind.NodeAddress' = @{
-            Objects = @((New-DindClusterSpec $c -Nodes 3 -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject).NodeAddresses)
+            Objects = @((New-DindClusterSpec $c -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject).NodeAddresses)
             Keys    = @("$c-node-3", 'fda5:1146:d380:10::1003', 'fda5:1146:d380:40:3::/80')
         }
         'Ipv6Dind.Nat64Address' = @{
@@ -150,9 +150,9 @@ Describe 'Output properties' {
     }
 
     It 'enumerates the node addresses of a real plan' {
-        $plan = New-DindClusterSpec lab -Nodes 3 -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject
+        $plan = New-DindClusterSpec lab -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan -AsObject
         $plan.NodeAddresses.IPv6Address | Should -Be @('fda5:1146:d380:10::1001', 'fda5:1146:d380:10::1002', 'fda5:1146:d380:10::1003')
-        (New-DindClusterSpec lab -Nodes 3 -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan |
+        (New-DindClusterSpec lab -Nodes 3 -SkipHostCheck -Subnet fda5:1146:d380::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan |
             Where-Object Role -eq Dns64Upstream).IPAddress | Should -Be '198.51.100.53'
     }
 }
@@ -219,14 +219,14 @@ Describe 'Errors in real pwsh' {
     }
 
     It 'Get-Error shows the RecommendedAction of a value the module rejects' {
-        $script = "Import-Module '$($env:IPV6DIND_MODULE)'; New-DindClusterSpec lab -Nat64Prefix fd00:77:64::/80 -ErrorAction SilentlyContinue; Get-Error | Out-String -Width 200"
+        $script = "Import-Module '$($env:IPV6DIND_MODULE)'; New-DindClusterSpec lab -SkipHostCheck -Nat64Prefix fd00:77:64::/80 -ErrorAction SilentlyContinue; Get-Error | Out-String -Width 200"
         $out = & $script:Pwsh @script:PwshArgs -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
         $out | Should -Match 'FullyQualifiedErrorId\s*:\s*InvalidNat64PrefixLength,Ipv6Dind\.Commands\.NewDindClusterSpecCommand'
         $out | Should -Match '(?m)^\s*RecommendedAction\s*:\s*Use /32, /40, /48, /56, /64 or /96'
     }
 
     It 'the ErrorRecord carries the RecommendedAction in its ErrorDetails' {
-        $record = try { New-DindClusterSpec lab -Nat64Prefix fd00:77:64::/80; $null } catch { $_ }
+        $record = try { New-DindClusterSpec lab -SkipHostCheck -Nat64Prefix fd00:77:64::/80; $null } catch { $_ }
         $record.ErrorDetails.RecommendedAction | Should -BeLike 'Use /32, /40, /48, /56, /64 or /96*'
     }
 }
@@ -235,6 +235,31 @@ Describe 'Tab completion through TabExpansion2' {
     It 'completes -Cni values without Docker' {
         $result = TabExpansion2 -inputScript 'New-DindClusterSpec lab -Cni ' -cursorColumn 'New-DindClusterSpec lab -Cni '.Length
         $result.CompletionMatches.CompletionText | Should -Be @('bridge', 'calico', 'ptp')
+    }
+
+    It 'completes lab names with the module''s completer, which answers nothing, fast and without an error, when Docker is unreachable' {
+        $completer = (Get-Command Get-DindNode).Parameters['ClusterName'].Attributes |
+            Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] }
+        $completer.Type.FullName | Should -Be 'Ipv6Dind.Completion.ClusterNameCompleter'
+        # A child pwsh, DOCKER_HOST at a socket nobody listens on: no Docker is touched.
+        $pwsh = [Environment]::ProcessPath
+        $pwshArgs = @()
+        if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs = @([Reflection.Assembly]::GetEntryAssembly().Location) }
+        $socket = Join-Path ([IO.Path]::GetTempPath()) "ipv6dind-no-docker-$([Guid]::NewGuid().ToString('N')).sock"
+        $script = @"
+`$env:DOCKER_HOST = 'unix://$socket'
+Import-Module '$($env:IPV6DIND_MODULE)'
+`$line = 'Get-DindNode -ClusterName '
+`$watch = [Diagnostics.Stopwatch]::StartNew()
+`$r = TabExpansion2 -inputScript `$line -cursorColumn `$line.Length
+'values=' + @(`$r.CompletionMatches | Where-Object ResultType -eq ParameterValue).Count
+'errors=' + `$Error.Count
+'seconds=' + [int]`$watch.Elapsed.TotalSeconds
+"@
+        $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
+        $out | Should -Match 'values=0'
+        $out | Should -Match 'errors=0'
+        [int]($out -replace '(?s).*seconds=(\d+).*', '$1') | Should -BeLessOrEqual 3
     }
 
     It 'completes -Cni from a prefix' {
