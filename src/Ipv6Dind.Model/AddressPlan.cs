@@ -22,7 +22,7 @@ public sealed record AddressPlan
     public bool AllowAaaa { get; init; }
     public IReadOnlyList<NodeAddress> NodeAddresses { get; init; } = Array.Empty<NodeAddress>();
     /// <summary>The control plane's management address, where the API server is advertised.</summary>
-    public string ApiServerAddress => NodeAddresses.Count > 0 ? NodeAddresses[0].Address : "";
+    public string ApiServerAddress => NodeAddresses.Count > 0 ? NodeAddresses[0].IPv6Address : "";
 }
 
 /// <summary>One node's addresses.</summary>
@@ -32,7 +32,8 @@ public sealed class NodeAddress
     public string NodeName { get; init; } = "";
     public int Index { get; init; }
     public string Role { get; init; } = "";
-    public string Address { get; init; } = "";
+    /// <summary>The node's management address (not "Address": pwsh would take System.Array's Address method for <c>$nodes.Address</c>).</summary>
+    public string IPv6Address { get; init; } = "";
     public string PodPrefix { get; init; } = "";
     /// <summary>The pod bridge's address (first address of the pod prefix).</summary>
     public string PodGateway { get; init; } = "";
@@ -45,7 +46,8 @@ public sealed class DindAddressAssignment
     /// <summary>Management, Gateway, Dns64, Nat64, ControlPlane, Worker, Pods, Services, KubeDns, Nat64Prefix, Nat64Pool, Dns64Upstream.</summary>
     public string Role { get; init; } = "";
     public string Name { get; init; } = "";
-    public string Address { get; init; } = "";
+    /// <summary>The row's address: IPv6, or IPv4 for the NAT64 pool's own address and an IPv4 DNS64 upstream.</summary>
+    public string IPAddress { get; init; } = "";
     public string Prefix { get; init; } = "";
-    public override string ToString() => $"{Role} {Name} {Address}{Prefix}";
+    public override string ToString() => $"{Role} {Name} {IPAddress}{Prefix}";
 }

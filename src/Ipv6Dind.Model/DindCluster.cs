@@ -29,7 +29,8 @@ public sealed class DindNode
     public int Index { get; init; }
     public string Role { get; init; } = "";
     public string State { get; init; } = "";
-    public string Address { get; init; } = "";
+    /// <summary>The node's management address (not "Address": pwsh would take System.Array's Address method for <c>$nodes.Address</c>).</summary>
+    public string IPv6Address { get; init; } = "";
     public string PodPrefix { get; init; } = "";
     public string ContainerId { get; init; } = "";
     public string Image { get; init; } = "";
@@ -55,7 +56,8 @@ public sealed class DindRoute
 public sealed class Dns64Settings
 {
     public string ClusterName { get; init; } = "";
-    public string Address { get; init; } = "";
+    /// <summary>The DNS64 server's address.</summary>
+    public string IPv6Address { get; init; } = "";
     public string Nat64Prefix { get; init; } = "";
     public bool AllowAaaa { get; init; }
     public string[] Upstream { get; init; } = Array.Empty<string>();

@@ -55,6 +55,8 @@ public static class ErrorIds
     public const string InvalidBootstrapToken = nameof(InvalidBootstrapToken);
     public const string InvalidCaCertHash = nameof(InvalidCaCertHash);
     public const string NodeNotFound = nameof(NodeNotFound);
+    /// <summary>The node's container is stopped (Invoke-DindCommand): Start-DindCluster starts it.</summary>
+    public const string NodeNotRunning = nameof(NodeNotRunning);
     public const string ControlPlaneNodeRemoval = nameof(ControlPlaneNodeRemoval);
     public const string RemoteDockerHost = nameof(RemoteDockerHost);
     public const string KubernetesNotReady = nameof(KubernetesNotReady);

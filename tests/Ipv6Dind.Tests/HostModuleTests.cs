@@ -21,8 +21,9 @@ public sealed class HostModuleTests : IDisposable
     {
         var (code, output, _) = Run("New-DindClusterSpec lab -Nodes 2 -Subnet fd00:77::/48 -Dns64Upstream 198.51.100.53 -SkipHostCheck | Get-DindAddressPlan");
         Assert.Equal(0, code);
-        Assert.Matches(@"ClusterName\s+Role\s+Name\s+Address\s+Prefix", output);
-        Assert.Matches(@"lab\s+ControlPlane\s+lab-node-1\s+fd00:77:0:10::1001\s+fd00:77:0:40:1::/80", output);
+        // Grouped by cluster; a node's address and pod prefix on two lines (80 columns: Ipv6Dind.Format.ps1xml).
+        Assert.Matches(@"ClusterName: lab\s+Role\s+Name\s+IPAddress / Prefix", output);
+        Assert.Matches(@"ControlPlane\s+lab-node-1\s+fd00:77:0:10::1001\s+fd00:77:0:40:1::/80", output);
     }
 
     [Fact]

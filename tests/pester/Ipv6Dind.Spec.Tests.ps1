@@ -43,7 +43,7 @@ Describe 'Spec file <_>' -Tag 'Spec' -Skip:(-not $haveSpec) -ForEach @($specPath
     }
 
     It 'gives every node its own management address and pod prefix' {
-        ($plan.NodeAddresses.Address | Sort-Object -Unique).Count | Should -Be $spec.Nodes
+        ($plan.NodeAddresses.IPv6Address | Sort-Object -Unique).Count | Should -Be $spec.Nodes
         ($plan.NodeAddresses.PodPrefix | Sort-Object -Unique).Count | Should -Be $spec.Nodes
     }
 

@@ -45,7 +45,7 @@ public static class AddressPlanner
                 NodeName = NodeName(spec.ClusterName, i),
                 Index = i,
                 Role = i == 1 ? "ControlPlane" : "Worker",
-                Address = Ipv6Prefix.Format(mgmt.AddressAt(FirstNodeOffset + i)),
+                IPv6Address = Ipv6Prefix.Format(mgmt.AddressAt(FirstNodeOffset + i)),
                 PodPrefix = podRange.ToString(),
                 PodGateway = Ipv6Prefix.Format(podRange.AddressAt(1)),
             };
@@ -87,14 +87,14 @@ public static class AddressPlanner
     public static IEnumerable<DindAddressAssignment> Rows(AddressPlan plan)
     {
         DindAddressAssignment Row(string role, string name, string address = "", string prefix = "") =>
-            new() { ClusterName = plan.ClusterName, Role = role, Name = name, Address = address, Prefix = prefix };
+            new() { ClusterName = plan.ClusterName, Role = role, Name = name, IPAddress = address, Prefix = prefix };
 
         yield return Row("Management", $"ipv6dind-{plan.ClusterName}", prefix: plan.ManagementPrefix);
         yield return Row("Gateway", "docker bridge", plan.ManagementGateway);
         yield return Row("Dns64", $"{plan.ClusterName}-dns64", plan.Dns64Address);
         yield return Row("Nat64", $"{plan.ClusterName}-nat64", plan.Nat64Address);
         foreach (var node in plan.NodeAddresses)
-            yield return Row(node.Role == "ControlPlane" ? "ControlPlane" : "Worker", node.NodeName, node.Address, node.PodPrefix);
+            yield return Row(node.Role == "ControlPlane" ? "ControlPlane" : "Worker", node.NodeName, node.IPv6Address, node.PodPrefix);
         yield return Row("Pods", "pod supernet", prefix: plan.PodPrefix);
         yield return Row("Services", "service range", prefix: plan.ServicePrefix);
         yield return Row("KubeDns", "kube-dns service", plan.KubeDnsAddress);

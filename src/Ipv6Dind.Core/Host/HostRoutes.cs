@@ -32,12 +32,12 @@ public sealed class HostRoutes
     public static IReadOnlyList<HostRoute> Plan(AddressPlan plan)
     {
         var routes = plan.NodeAddresses
-            .Where(n => n.PodPrefix.Length > 0 && n.Address.Length > 0)
-            .Select(n => new HostRoute(n.PodPrefix, n.Address, n.NodeName, "Pod"))
+            .Where(n => n.PodPrefix.Length > 0 && n.IPv6Address.Length > 0)
+            .Select(n => new HostRoute(n.PodPrefix, n.IPv6Address, n.NodeName, "Pod"))
             .ToList();
         var control = plan.NodeAddresses.OrderBy(n => n.Index).FirstOrDefault();
         if (control is not null && plan.ServicePrefix.Length > 0)
-            routes.Add(new HostRoute(plan.ServicePrefix, control.Address, control.NodeName, "Service"));
+            routes.Add(new HostRoute(plan.ServicePrefix, control.IPv6Address, control.NodeName, "Service"));
         return routes;
     }
 

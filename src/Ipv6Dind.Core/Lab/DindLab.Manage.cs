@@ -93,7 +93,7 @@ public sealed partial class DindLab
         return new Dns64Settings
         {
             ClusterName = cluster,
-            Address = plan.Dns64Address,
+            IPv6Address = plan.Dns64Address,
             Nat64Prefix = plan.Nat64Prefix,
             AllowAaaa = info.AllowAaaa,
             Upstream = plan.Dns64Upstream.ToArray(),
@@ -418,7 +418,7 @@ public sealed partial class DindLab
             return Task.CompletedTask;
         }
         await Write("cluster", "spec.yaml", SpecYaml.Serialize((await GetClustersAsync(cluster).ConfigureAwait(false)).Single().Spec)).ConfigureAwait(false);
-        await Write("cluster", "address-plan.txt", string.Join('\n', AddressPlanner.Rows(plan).Select(r => $"{r.Role,-14} {r.Name,-26} {r.Address,-40} {r.Prefix}")) + "\n").ConfigureAwait(false);
+        await Write("cluster", "address-plan.txt", string.Join('\n', AddressPlanner.Rows(plan).Select(r => $"{r.Role,-14} {r.Name,-26} {r.IPAddress,-40} {r.Prefix}")) + "\n").ConfigureAwait(false);
         foreach (var c in await ContainersAsync(cluster).ConfigureAwait(false))
         {
             await Write(c.Name, "container.log", await _docker.GetLogsAsync(c.Id, Ct).ConfigureAwait(false)).ConfigureAwait(false);

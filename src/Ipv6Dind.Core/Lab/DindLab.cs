@@ -640,7 +640,7 @@ public sealed partial class DindLab
                     Index = index,
                     Role = planned?.Role ?? (index == 1 ? "ControlPlane" : "Worker"),
                     State = c.State,
-                    Address = planned?.Address ?? "",
+                    IPv6Address = planned?.IPv6Address ?? "",
                     PodPrefix = planned?.PodPrefix ?? "",
                     ContainerId = c.Id,
                     Image = c.Image,
@@ -818,7 +818,12 @@ public sealed partial class DindLab
         var node = (await GetNodesAsync(cluster).ConfigureAwait(false)).FirstOrDefault(n => n.NodeName == nodeName)
             ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
                 $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
-        var result = await _docker.ExecAsync(node.ContainerId, argv, stdin, null, Ct).ConfigureAwait(false);
+        if (!string.Equals(node.State, "running", StringComparison.OrdinalIgnoreCase))
+            throw NodeCommandErrors.NotRunning(cluster, nodeName, node.State);
+        ExecResult result;
+        // Docker's own words for a container stopped in between are "Container <id> is not running" (409).
+        try { result = await _docker.ExecAsync(node.ContainerId, argv, stdin, null, Ct).ConfigureAwait(false); }
+        catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict) { throw NodeCommandErrors.NotRunning(cluster, nodeName, "", ex); }
         return new DindCommandResult { ClusterName = cluster, NodeName = nodeName, ExitCode = result.ExitCode, Output = result.StandardOutput, Error = result.StandardError };
     }
 

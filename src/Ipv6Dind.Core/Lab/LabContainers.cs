@@ -67,7 +67,7 @@ public static class LabContainers
             Command = new[] { "sleep", "infinity" },
             Init = true, // a PID-1 sleep ignores SIGTERM; an init makes stop and removal immediate
             Network = LabNames.Network(spec.ClusterName),
-            Ipv6Address = node.Address,
+            Ipv6Address = node.IPv6Address,
             // NET_ADMIN: the route batch (address flush, route replace) and ip6tables in its own network namespace;
             // NET_RAW: ping (in Docker's default set already; named so that the contract is explicit). Nothing else:
             // no SYS_ADMIN, default seccomp and AppArmor, Docker's masked and read-only /proc paths (a read-only
@@ -206,7 +206,7 @@ public static class LabContainers
     {
         foreach (var other in plan.NodeAddresses)
             if (other.Index != node.Index)
-                yield return (other.PodPrefix, other.Address, "Pod");
+                yield return (other.PodPrefix, other.IPv6Address, "Pod");
         yield return (plan.Nat64Prefix, plan.Nat64Address, "Nat64");
     }
 

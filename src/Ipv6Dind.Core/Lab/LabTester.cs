@@ -136,10 +136,10 @@ public sealed class LabTester
             var pings = await Task.WhenAll(running.Select(async (node, i) =>
             {
                 var next = running[(i + 1) % running.Count];
-                var ping = await Exec(node, "ping", "-6", "-c", "1", "-W", "2", next.Address).ConfigureAwait(false);
+                var ping = await Exec(node, "ping", "-6", "-c", "1", "-W", "2", next.IPv6Address).ConfigureAwait(false);
                 return ping.Succeeded
-                    ? Pass(node.NodeName, "NodeToNode", $"ping {next.NodeName} ({next.Address})")
-                    : Fail(node.NodeName, "NodeToNode", $"no answer from {next.NodeName} ({next.Address})", "Check ip6tables FORWARD on the host (dockerd's DROP policy) and the node's state.");
+                    ? Pass(node.NodeName, "NodeToNode", $"ping {next.NodeName} ({next.IPv6Address})")
+                    : Fail(node.NodeName, "NodeToNode", $"no answer from {next.NodeName} ({next.IPv6Address})", "Check ip6tables FORWARD on the host (dockerd's DROP policy) and the node's state.");
             })).ConfigureAwait(false);
             results.AddRange(pings);
         }
@@ -185,15 +185,15 @@ public sealed class LabTester
     {
         var stale = routes.Where(r => r.Kind == DindRoute.StaleKind).ToList();
         if (stale.Count == 0) yield break;
-        var existing = plan.NodeAddresses.Select(n => n.Address).ToHashSet(StringComparer.Ordinal);
+        var existing = plan.NodeAddresses.Select(n => n.IPv6Address).ToHashSet(StringComparer.Ordinal);
         var everyIndex = DindLab.EffectivePlan(spec, Enumerable.Range(1, SpecValidator.MaxNodes).ToHashSet());
         foreach (var gone in stale.GroupBy(r => r.Gateway).Where(g => !existing.Contains(g.Key)))
         {
-            var node = everyIndex.NodeAddresses.FirstOrDefault(n => n.Address == gone.Key && gone.Any(r => r.Destination == n.PodPrefix));
+            var node = everyIndex.NodeAddresses.FirstOrDefault(n => n.IPv6Address == gone.Key && gone.Any(r => r.Destination == n.PodPrefix));
             if (node is null) continue;       // not a node's address (an old NAT64 gateway): the Routes check names it
             var holders = gone.Select(r => r.NodeName).Distinct().OrderBy(n => n, StringComparer.Ordinal).ToList();
             yield return Fail(node.NodeName, "ContainerRunning",
-                $"the container is missing: it was removed outside Ipv6Dind (docker rm?); {string.Join(", ", holders)} still route its pods ({node.PodPrefix}) via {node.Address}",
+                $"the container is missing: it was removed outside Ipv6Dind (docker rm?); {string.Join(", ", holders)} still route its pods ({node.PodPrefix}) via {node.IPv6Address}",
                 $"Sync-DindRoute -ClusterName {cluster} drops those routes (the lab keeps its other nodes); Add-DindNode {cluster} adds a node again.");
         }
     }

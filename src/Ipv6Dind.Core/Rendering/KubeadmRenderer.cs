@@ -108,7 +108,7 @@ public static partial class KubeadmRenderer
         var c = Checked.From(o);
         var apiVersion = ApiVersionFor(o.KubernetesVersion);
         var v1beta4 = apiVersion == V1Beta4;
-        var nodeIp = KubernetesChecks.Ipv6Address(controlPlane.Address, $"{nameof(controlPlane)}.{nameof(controlPlane.Address)}");
+        var nodeIp = KubernetesChecks.Ipv6Address(controlPlane.IPv6Address, $"{nameof(controlPlane)}.{nameof(controlPlane.IPv6Address)}");
         if (nodeIp != c.ApiServerAddress)
             throw new ArgumentException(
                 $"{nameof(controlPlane)}: the control plane's address {nodeIp} differs from {nameof(o.ApiServerAddress)} {c.ApiServerAddress}; the API server is advertised on the control-plane node.",
@@ -205,7 +205,7 @@ public static partial class KubeadmRenderer
         ArgumentNullException.ThrowIfNull(node);
         var c = Checked.From(o);
         var apiVersion = ApiVersionFor(o.KubernetesVersion);
-        var nodeIp = KubernetesChecks.Ipv6Address(node.Address, $"{nameof(node)}.{nameof(node.Address)}");
+        var nodeIp = KubernetesChecks.Ipv6Address(node.IPv6Address, $"{nameof(node)}.{nameof(node.IPv6Address)}");
 
         var bootstrapToken = new Map
         {

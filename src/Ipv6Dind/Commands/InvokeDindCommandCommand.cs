@@ -36,7 +36,6 @@ public sealed class InvokeDindCommandCommand : LabCmdlet
         WriteObject(result);
         // Like a native command's failure: the result still comes out, and the error makes $? false and cron see it.
         if (result.ExitCode != 0)
-            WriteDindError(new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidResult,
-                $"'{Command[0]}' exited with {result.ExitCode} in {NodeName}: {result.Error.Trim()}", result));
+            WriteDindError(NodeCommandErrors.Failed(result, Command));
     }
 }

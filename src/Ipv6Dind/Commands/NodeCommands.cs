@@ -53,7 +53,7 @@ public sealed class RemoveDindNodeCommand : LabCmdlet
 
 /// <summary>Writes every container's log, rendered configs, routes and addresses of a lab into a folder (kind's export logs).</summary>
 [Cmdlet(VerbsData.Export, "DindLog", SupportsShouldProcess = true)]
-[OutputType(typeof(FileInfo))]
+[OutputType(typeof(DindLogExport))]
 public sealed class ExportDindLogCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -72,10 +72,27 @@ public sealed class ExportDindLogCommand : LabCmdlet
         if (Path is not null) Invoke(() => LabInput.Path(Path));
         var target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? $"{ClusterName}-logs-{DateTime.UtcNow:yyyyMMddTHHmmssZ}");
         if (!ShouldProcess(target, $"Export the logs and configs of '{ClusterName}'")) return;
-        RunLab(async lab =>
+        RunLab(async lab => Emit(Summary(ClusterName, target, await lab.ExportLogsAsync(ClusterName, target).ConfigureAwait(false))));
+    }
+
+    /// <summary>One object for the whole export: a row per file (37 for a 3-node lab) told nothing at a glance.</summary>
+    internal static DindLogExport Summary(string cluster, string folder, IReadOnlyList<string> written)
+    {
+        var files = written.Select(f => new FileInfo(f)).ToArray();
+        // Files are <folder>/<container>/<file>; "cluster" (spec, plan) and "host" (rules) are not containers.
+        var containers = written
+            .Select(f => System.IO.Path.GetRelativePath(folder, f).Split(System.IO.Path.DirectorySeparatorChar)[0])
+            .Where(d => d is not ("cluster" or "host" or "." or ".."))
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+        return new DindLogExport
         {
-            foreach (var file in await lab.ExportLogsAsync(ClusterName, target).ConfigureAwait(false))
-                Emit(new FileInfo(file));
-        });
+            ClusterName = cluster,
+            Path = folder,
+            FileCount = files.Length,
+            TotalBytes = files.Sum(f => f.Exists ? f.Length : 0),
+            Containers = containers,
+            Files = files,
+        };
     }
 }

@@ -14,7 +14,7 @@ public sealed class NodeNameCompleter : LabCompleter
         var cluster = BoundCluster(fakeBoundParameters);
         // A wildcard cannot name one cluster: look at all of them.
         if (cluster is not null && WildcardPattern.ContainsWildcardCharacters(cluster)) cluster = null;
-        return LabNameLookup.Nodes(cluster).Select(n => (n.NodeName, $"{n.NodeName}: {n.Role}, {n.State}, {n.Address}"));
+        return LabNameLookup.Nodes(cluster).Select(n => (n.NodeName, $"{n.NodeName}: {n.Role}, {n.State}, {n.IPv6Address}"));
     }
 
     internal static string? BoundCluster(IDictionary? fakeBoundParameters)

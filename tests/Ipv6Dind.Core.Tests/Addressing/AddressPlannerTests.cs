@@ -25,7 +25,7 @@ public class AddressPlannerTests
         Assert.Equal("fd00:77:0:64::/96", plan.Nat64Prefix);
         Assert.Equal(3, plan.NodeAddresses.Count);
         Assert.Equal(("lab-node-1", "ControlPlane", "fd00:77:0:10::1001", "fd00:77:0:40:1::/80", "fd00:77:0:40:1::1"),
-            (plan.NodeAddresses[0].NodeName, plan.NodeAddresses[0].Role, plan.NodeAddresses[0].Address, plan.NodeAddresses[0].PodPrefix, plan.NodeAddresses[0].PodGateway));
+            (plan.NodeAddresses[0].NodeName, plan.NodeAddresses[0].Role, plan.NodeAddresses[0].IPv6Address, plan.NodeAddresses[0].PodPrefix, plan.NodeAddresses[0].PodGateway));
         Assert.Equal("fd00:77:0:40:3::/80", plan.NodeAddresses[2].PodPrefix);
         Assert.Equal("fd00:77:0:10::1001", plan.ApiServerAddress);
     }
@@ -95,9 +95,9 @@ public class AddressPlannerTests
         var spec = Spec(SpecValidator.MaxNodes);
         var plan = AddressPlanner.Plan(spec);
         Assert.Equal(SpecValidator.MaxNodes, plan.NodeAddresses.Count);
-        Assert.Equal(plan.NodeAddresses.Count, plan.NodeAddresses.Select(n => n.Address).Distinct().Count());
+        Assert.Equal(plan.NodeAddresses.Count, plan.NodeAddresses.Select(n => n.IPv6Address).Distinct().Count());
         Assert.Equal(plan.NodeAddresses.Count, plan.NodeAddresses.Select(n => n.PodPrefix).Distinct().Count());
-        Assert.DoesNotContain(plan.NodeAddresses, n => n.Address == plan.Dns64Address || n.Address == plan.Nat64Address);
+        Assert.DoesNotContain(plan.NodeAddresses, n => n.IPv6Address == plan.Dns64Address || n.IPv6Address == plan.Nat64Address);
         Assert.Equal("fd00:77:0:40:3fd::/80", plan.NodeAddresses[^1].PodPrefix);
     }
 

@@ -307,7 +307,7 @@ public class KubernetesRendererTests
         Assert.Equal(Token, Scalar(pinned, "discovery", "bootstrapToken", "token"));
         Assert.Equal(CaHash, ((YamlScalarNode)Assert.IsType<YamlSequenceNode>(At(pinned, "discovery", "bootstrapToken", "caCertHashes"))[0]).Value);
         Assert.False(((YamlMappingNode)At(pinned, "discovery", "bootstrapToken")).Children.ContainsKey(new YamlScalarNode("unsafeSkipCAVerification")));
-        Assert.Equal(plan.NodeAddresses[1].Address, Scalar(Assert.IsType<YamlSequenceNode>(At(pinned, "nodeRegistration", "kubeletExtraArgs"))[0], "value"));
+        Assert.Equal(plan.NodeAddresses[1].IPv6Address, Scalar(Assert.IsType<YamlSequenceNode>(At(pinned, "nodeRegistration", "kubeletExtraArgs"))[0], "value"));
 
         var unpinned = Documents(KubeadmRenderer.RenderJoin(options, plan.NodeAddresses[1], null).Content).Single();
         Assert.Equal("true", Scalar(unpinned, "discovery", "bootstrapToken", "unsafeSkipCAVerification"));

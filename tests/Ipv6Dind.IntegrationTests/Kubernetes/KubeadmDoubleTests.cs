@@ -229,7 +229,7 @@ public sealed class KubeadmDoubleTests : IClassFixture<KubeDoubleFixture>
         using var nodeCert = ClientCertificate(kubeletConf);
         Assert.Contains($"CN=system:node:{node.NodeName}", nodeCert.Subject);
         AssertSignedBy(nodeCert, workerCa);
-        Assert.Contains($"--node-ip={node.Address}", await _f.Api.GetFileAsync(worker, "/var/lib/kubelet/kubeadm-flags.env", default));
+        Assert.Contains($"--node-ip={node.IPv6Address}", await _f.Api.GetFileAsync(worker, "/var/lib/kubelet/kubeadm-flags.env", default));
         Assert.True((await LastCallAsync(worker)).GetProperty("ok").GetBoolean());
         await _f.Api.RemoveContainerAsync(worker, default);
         await _f.Api.RemoveContainerAsync(cp, default);
@@ -286,7 +286,7 @@ public sealed class KubeadmDoubleTests : IClassFixture<KubeDoubleFixture>
             (p, t) => Replace(t, "bindPort: 6443", "bindPort: \"6443\""),
             "InitConfiguration.localAPIEndpoint.bindPort: cannot unmarshal string \"6443\" into Go value of type int32"),
         ["join: IPv4 node-ip"] = new("v1.31.2", "v1.31.2", true,
-            (p, t) => Replace(t, $"value: \"{p.NodeAddresses[1].Address}\"", "value: \"198.18.0.12\""),
+            (p, t) => Replace(t, $"value: \"{p.NodeAddresses[1].IPv6Address}\"", "value: \"198.18.0.12\""),
             "JoinConfiguration.nodeRegistration.kubeletExtraArgs[0].value: Invalid value: \"198.18.0.12\""),
         ["join: IPv4 apiServerEndpoint"] = new("v1.30.2", "v1.30.2", true,
             (p, t) => Replace(t, $"apiServerEndpoint: \"[{p.ApiServerAddress}]:6443\"", "apiServerEndpoint: \"198.18.0.5:6443\""),

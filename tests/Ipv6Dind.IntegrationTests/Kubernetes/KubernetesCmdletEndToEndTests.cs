@@ -122,11 +122,11 @@ public sealed class KubernetesCmdletEndToEndTests
             AssertOnlyClusterDnsFails(Checks(name), 2);
 
             // The nightly rebuild: new containers, a new control plane (and API server double), the same addresses.
-            var before = _f.Ps.Run($"Get-DindNode {name}").All<DindNode>().ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
+            var before = _f.Ps.Run($"Get-DindNode {name}").All<DindNode>().ToDictionary(n => n.NodeName, n => (n.ContainerId, n.IPv6Address));
             _f.Ps.Run($"Reset-DindCluster {name} -TimeoutSec 120 -Confirm:$false").AssertSuccess();
-            var after = _f.Ps.Run($"Get-DindNode {name}").All<DindNode>().ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
+            var after = _f.Ps.Run($"Get-DindNode {name}").All<DindNode>().ToDictionary(n => n.NodeName, n => (n.ContainerId, n.IPv6Address));
             Assert.Equal(before.Keys.Order(), after.Keys.Order());
-            Assert.All(after, n => Assert.Equal(before[n.Key].Address, n.Value.Address));
+            Assert.All(after, n => Assert.Equal(before[n.Key].IPv6Address, n.Value.IPv6Address));
             Assert.All(after, n => Assert.NotEqual(before[n.Key].ContainerId, n.Value.ContainerId));
             AssertOnlyClusterDnsFails(Checks(name), 2);
 

@@ -168,15 +168,15 @@ public sealed class KubernetesLabTests
             Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "ipv6dind-images-*"));
 
             // Reset-DindCluster: new containers, the same names and addresses, kubeadm init again.
-            var before = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
+            var before = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.IPv6Address));
             var reset = await lab.ResetAsync(name, Kubernetes() with { LockWait = TimeSpan.FromSeconds(5) });
             Assert.Equal("Running", reset.State);
-            var after = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.Address));
+            var after = (await lab.GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => (n.ContainerId, n.IPv6Address));
             Assert.Equal(before.Keys.OrderBy(k => k), after.Keys.OrderBy(k => k));
             foreach (var (node, (id, address)) in before)
             {
                 Assert.NotEqual(id, after[node].ContainerId);
-                Assert.Equal(address, after[node].Address);
+                Assert.Equal(address, after[node].IPv6Address);
             }
             Assert.Single(Commands(await CallsAsync(nodes[0]), "kubeadm"), c => c.StartsWith("init", StringComparison.Ordinal));
 

@@ -95,10 +95,10 @@ public sealed class FaultAndConcurrencyTests
         try
         {
             await _f.Lab().CreateAsync(Spec(name, 2), new LabOptions());
-            var before = (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.Address);
+            var before = (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.IPv6Address);
             var after = await _f.Lab().ResetAsync(name, new LabOptions { LockWait = TimeSpan.FromSeconds(5) });
             Assert.Equal("Running", after.State);
-            Assert.Equal(before, (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.Address));
+            Assert.Equal(before, (await _f.Lab().GetNodesAsync(name)).ToDictionary(n => n.NodeName, n => n.IPv6Address));
             var routes = await _f.Lab().GetRoutesAsync(name, null);
             Assert.All(routes, r => Assert.True(r.Present, r.ToString()));
         }

@@ -302,7 +302,7 @@ public sealed class LabOperationsTests
 
             var stale = Routes(name).Where(r => r.Kind == DindRoute.StaleKind).ToList();
             Assert.Equal(new[] { $"{name}-node-1", $"{name}-node-2" }, stale.Select(r => r.NodeName).OrderBy(n => n, StringComparer.Ordinal).ToArray());
-            Assert.All(stale, r => Assert.Equal((victim.PodPrefix, victim.Address), (r.Destination, r.Gateway)));
+            Assert.All(stale, r => Assert.Equal((victim.PodPrefix, victim.IPv6Address), (r.Destination, r.Gateway)));
             Assert.All(stale, r => Assert.True(r.Present));
 
             var checks = _f.Ps.Run($"Test-DindCluster {name} {Probes}").All<CheckResult>().ToList();
@@ -380,7 +380,7 @@ public sealed class LabOperationsTests
             Assert.All(routes, x => Assert.True(x.Present, x.ToString()));
             foreach (var node in nodes)
                 foreach (var other in nodes.Where(o => o.NodeName != node.NodeName))
-                    Assert.Contains(routes, x => x.NodeName == node.NodeName && x.Kind == "Pod" && x.Destination == other.PodPrefix && x.Gateway == other.Address);
+                    Assert.Contains(routes, x => x.NodeName == node.NodeName && x.Kind == "Pod" && x.Destination == other.PodPrefix && x.Gateway == other.IPv6Address);
             var checks = AssertChecksPass(name);
             Assert.Equal(4, checks.Count(c => c.Check == "PodToPod" && c.Status == CheckStatus.Pass));
 
@@ -397,7 +397,7 @@ public sealed class LabOperationsTests
             {
                 var table = DindLab.ParseRoutes(Exec(name, node.NodeName, "ip -6 route show").Output);
                 Assert.DoesNotContain(table, r => r.Destination == gone.PodPrefix);
-                Assert.DoesNotContain(table, r => r.Gateway == gone.Address);
+                Assert.DoesNotContain(table, r => r.Gateway == gone.IPv6Address);
             }
             checks = AssertChecksPass(name);
             Assert.Equal(3, checks.Count(c => c.Check == "PodToPod" && c.Status == CheckStatus.Pass));
@@ -454,7 +454,7 @@ public sealed class LabOperationsTests
             Assert.NotEmpty(mappings);
             Assert.Contains(mappings, m => pool.Contains(IPAddress.Parse(m.IPv4Address)));
             Assert.All(mappings, m => Assert.Equal(name, m.ClusterName));
-            Assert.Contains(mappings, m => IPAddress.Parse(m.IPv6Address).Equals(IPAddress.Parse(node.Address)));
+            Assert.Contains(mappings, m => IPAddress.Parse(m.IPv6Address).Equals(IPAddress.Parse(node.IPv6Address)));
         });
     }
 
@@ -471,7 +471,10 @@ public sealed class LabOperationsTests
             {
                 var r = _f.Ps.Run($"Export-DindLog {name} '{directory}'");
                 r.AssertSuccess();
-                var written = r.All<FileInfo>().Select(f => f.FullName).ToHashSet();
+                var export = Assert.Single(r.All<DindLogExport>());
+                var written = export.Files.Select(f => f.FullName).ToHashSet();
+                Assert.Equal(written.Count, export.FileCount);
+                Assert.Equal(export.Files.Sum(f => new FileInfo(f.FullName).Length), export.TotalBytes);
                 Assert.All(written, f => Assert.True(File.Exists(f), f));
 
                 void Has(string container, string file)
@@ -485,6 +488,7 @@ public sealed class LabOperationsTests
                 Assert.Contains(name, File.ReadAllText(Path.Combine(directory, "cluster", "spec.yaml")));
                 var containers = new[] { LabNames.Dns64(name), LabNames.Nat64(name), $"{name}-node-1", $"{name}-node-2" };
                 foreach (var container in containers) Has(container, "container.log");
+                Assert.Equal(containers.Order(), export.Containers.Order());
                 Has(LabNames.Dns64(name), "named.conf");
                 Assert.Contains("dns64", File.ReadAllText(Path.Combine(directory, LabNames.Dns64(name), "named.conf")));
                 Has(LabNames.Nat64(name), "tayga.conf");

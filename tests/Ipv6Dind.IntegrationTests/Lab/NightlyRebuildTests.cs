@@ -88,7 +88,7 @@ public sealed class NightlyRebuildTests : IDisposable
     {
         var r = _f.Ps.Run($"Get-DindNode {cluster}");
         r.AssertSuccess();
-        return r.All<DindNode>().ToDictionary(n => n.NodeName, n => (n.Address, n.ContainerId));
+        return r.All<DindNode>().ToDictionary(n => n.NodeName, n => (n.IPv6Address, n.ContainerId));
     }
 
     /// <summary>Runs <paramref name="body"/>, then removes the lab whatever happened, and checks that nothing is left.</summary>

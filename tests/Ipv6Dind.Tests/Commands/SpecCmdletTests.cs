@@ -53,12 +53,12 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
         var r = _ps.Run("New-DindClusterSpec lab -Nodes 3 -Subnet fd00:77::/48 -Dns64Upstream 198.51.100.53 | Get-DindAddressPlan");
         r.AssertSuccess();
         var rows = r.All<DindAddressAssignment>().ToList();
-        Assert.Contains(rows, x => x.Role == "Dns64" && x.Address == "fd00:77:0:10::100");
-        Assert.Contains(rows, x => x.Role == "Nat64" && x.Address == "fd00:77:0:10::200");
-        Assert.Contains(rows, x => x.Role == "ControlPlane" && x.Name == "lab-node-1" && x.Address == "fd00:77:0:10::1001" && x.Prefix == "fd00:77:0:40:1::/80");
-        Assert.Contains(rows, x => x.Role == "Worker" && x.Name == "lab-node-3" && x.Address == "fd00:77:0:10::1003" && x.Prefix == "fd00:77:0:40:3::/80");
-        Assert.Contains(rows, x => x.Role == "KubeDns" && x.Address == "fd00:77:0:30::a");
-        Assert.Contains(rows, x => x.Role == "Dns64Upstream" && x.Address == "198.51.100.53");
+        Assert.Contains(rows, x => x.Role == "Dns64" && x.IPAddress == "fd00:77:0:10::100");
+        Assert.Contains(rows, x => x.Role == "Nat64" && x.IPAddress == "fd00:77:0:10::200");
+        Assert.Contains(rows, x => x.Role == "ControlPlane" && x.Name == "lab-node-1" && x.IPAddress == "fd00:77:0:10::1001" && x.Prefix == "fd00:77:0:40:1::/80");
+        Assert.Contains(rows, x => x.Role == "Worker" && x.Name == "lab-node-3" && x.IPAddress == "fd00:77:0:10::1003" && x.Prefix == "fd00:77:0:40:3::/80");
+        Assert.Contains(rows, x => x.Role == "KubeDns" && x.IPAddress == "fd00:77:0:30::a");
+        Assert.Contains(rows, x => x.Role == "Dns64Upstream" && x.IPAddress == "198.51.100.53");
     }
 
     [Fact]
