@@ -34,7 +34,8 @@ Describe 'tests/pester/Ipv6Dind.Spec.Tests.ps1 with a spec file of 3 nodes' {
 
     It 'runs the module checks and every check of the spec file, all passing' {
         $script:suite.Run.FailedContainersCount | Should -Be 0
-        $script:suite.Tests.Line | Should -Be @(
+        $failures = ($script:suite.Tests | Where-Object Result -ne 'Passed' | ForEach-Object { "$($_.Line): $($_.Message)" }) -join '; '
+        $script:suite.Tests.Line | Should -Because $failures -Be @(
             'Ipv6Dind module.exports New-DindClusterSpec => Passed'
             'Ipv6Dind module.exports Import-DindClusterSpec => Passed'
             'Ipv6Dind module.exports Get-DindAddressPlan => Passed'
