@@ -9,7 +9,12 @@
     Help    : with PlatyPS installed, New-ExternalHelp turns docs/*.md into MAML; without it the
               build's own converter (src/Ipv6Dind.HelpBuilder) does the same during Build.
     Test    : the test command of README.md (tests/run), which installs what the tests need.
-    Package : copies out/Ipv6Dind into out/package/Ipv6Dind/<version> for Publish-Module or a file share.
+    Package : packs out/Ipv6Dind (as built; Package does not build) into out/package/Ipv6Dind.<version>.nupkg with
+              Compress-PSResource (PSResourceGet, shipped with pwsh 7.4 and later). Publish-PSResource -NupkgPath
+              puts it in a repository (a file share is one: Register-PSResourceRepository -Uri <folder>), from
+              which Install-PSResource Ipv6Dind installs it; tests/pwsh/Package.Tests.ps1 does exactly that.
+
+    Runs in pwsh, also the repository's own: dotnet tool restore; dotnet pwsh -NoProfile -File build.ps1 -Task ...
 
 .EXAMPLE
     ./build.ps1
@@ -18,10 +23,16 @@
 .EXAMPLE
     ./build.ps1 -Task Build, Test
     Builds, then runs every test suite.
+
+.EXAMPLE
+    dotnet pwsh -NoProfile -File build.ps1 -Task Build,Package
+    Builds, then makes out/package/Ipv6Dind.<version>.nupkg.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Help', 'Test', 'Package')]
+    # Build, Help, Test, Package, in that order or any other. `pwsh -File build.ps1 -Task Build,Test` passes
+    # "Build,Test" as one string (-File binds text, not arrays), so commas are split here rather than by a ValidateSet.
+    [ArgumentCompletions('Build', 'Help', 'Test', 'Package')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -30,6 +41,10 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+$Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
+foreach ($step in $Task) {
+    if ($step -notin 'Build', 'Help', 'Test', 'Package') { throw "Unknown task '$step': use Build, Help, Test or Package." }
+}
 $root = $PSScriptRoot
 $moduleDir = Join-Path $root 'out' 'Ipv6Dind'
 
@@ -61,12 +76,21 @@ foreach ($step in $Task) {
             Invoke-Native (Join-Path $root 'tests' 'run') @()
         }
         'Package' {
-            $version = (Import-PowerShellDataFile (Join-Path $root 'Ipv6Dind.psd1')).ModuleVersion
-            $target = Join-Path $root 'out' 'package' 'Ipv6Dind' $version
-            if (Test-Path $target) { Remove-Item $target -Recurse -Force }
+            $manifestPath = Join-Path $moduleDir 'Ipv6Dind.psd1'
+            if (-not (Test-Path -LiteralPath $manifestPath)) { throw "No module at ${moduleDir}: run -Task Build first." }
+            # What Install-PSResource needs from the manifest, checked here rather than found missing after publishing.
+            $manifest = Test-ModuleManifest -Path $manifestPath
+            foreach ($field in 'Author', 'Description', 'Version', 'Guid') {
+                if (-not $manifest.$field) { throw "The manifest $manifestPath has no $field." }
+            }
+            $target = Join-Path $root 'out' 'package'
+            $nupkg = Join-Path $target "Ipv6Dind.$($manifest.Version).nupkg"
             New-Item -ItemType Directory -Path $target -Force | Out-Null
-            Copy-Item (Join-Path $moduleDir '*') $target -Recurse
-            Write-Verbose "Packaged Ipv6Dind $version in $target"
+            if (Test-Path -LiteralPath $nupkg) { Remove-Item -LiteralPath $nupkg -Force }
+            Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+            Compress-PSResource -Path $moduleDir -DestinationPath $target
+            if (-not (Test-Path -LiteralPath $nupkg)) { throw "Compress-PSResource made no $nupkg." }
+            Write-Verbose "Packaged Ipv6Dind $($manifest.Version) as $nupkg"
         }
     }
 }

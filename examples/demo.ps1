@@ -1,10 +1,10 @@
 <#
 .SYNOPSIS
     The README's demo: an IPv6-only lab whose nodes resolve and fetch an IPv4-only web site through DNS64/NAT64.
-    Run by examples/demo.sh after it started Docker and the simulated outside world; works in pwsh too.
+    Run by examples/demo.sh (in `dotnet pwsh`) after it started Docker and the simulated outside world.
 
 .EXAMPLE
-    dotnet run --project src/Ipv6Dind.Host -c Release -- examples/demo.ps1
+    PSModulePath="$PWD/out" dotnet pwsh -NoProfile -File examples/demo.ps1   (after dotnet tool restore and a build)
 #>
 [CmdletBinding()]
 param(

@@ -7,10 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-host() { dotnet run --project src/Ipv6Dind.Host -c Release -- "$@"; }
+# pwsh is a local .NET tool of this repository (.config/dotnet-tools.json): `dotnet pwsh` from the checkout. The module
+# is built once into out/Ipv6Dind; with out/ on PSModulePath, pwsh imports it by name.
+dotnet tool restore >/dev/null
+[ -f out/Ipv6Dind/Ipv6Dind.psd1 ] || dotnet build src/Ipv6Dind/Ipv6Dind.csproj -c Release --nologo -v quiet
+pwsh_with_module() { PSModulePath="$PWD/out" dotnet pwsh -NoProfile -NonInteractive "$@"; }
 
 if [ "${1:-}" = down ]; then
-    host -Command 'Remove-DindCluster demo -Confirm:$false -Verbose'
+    pwsh_with_module -Command 'Import-Module Ipv6Dind; Remove-DindCluster demo -Confirm:$false -Verbose'
     examples/outside-world down
     exit 0
 fi
@@ -20,6 +24,6 @@ for pkg in debootstrap:debootstrap dnsmasq:dnsmasq-base ip6tables:iptables; do
 done
 tests/lab/ensure-dockerd
 examples/outside-world up
-host examples/demo.ps1
+pwsh_with_module -File examples/demo.ps1
 echo
 echo "The lab 'demo' is up. Remove it (and the outside world) with: examples/demo.sh down"

@@ -6,7 +6,7 @@
 .EXAMPLE
     export IP_MODE=ipv6 DIND_SUBNET=fd00:77:: SERVICE_CIDR=fd00:77:30::/110 DNS64_PREFIX=fd00:77:64:ff9b::
     export REMOTE_DNS64_V4SERVER=198.51.100.53
-    dotnet run --project src/Ipv6Dind.Host -- examples/import-kdc-settings.ps1 -Path ./lab.yaml
+    PSModulePath="$PWD/out" dotnet pwsh -NoProfile -File examples/import-kdc-settings.ps1 -Path ./lab.yaml
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(

@@ -5,7 +5,7 @@
     a temporary folder, which it removes again.
 
 .EXAMPLE
-    dotnet run --project src/Ipv6Dind.Host -- examples/show-plan.ps1
+    PSModulePath="$PWD/out" dotnet pwsh -NoProfile -File examples/show-plan.ps1
 #>
 [CmdletBinding()]
 param(
@@ -27,7 +27,6 @@ $spec | Get-DindAddressPlan | Out-Host
 # DNS64 synthesizes this address for an IPv4-only web server at 198.51.100.80; NAT64 translates it back.
 ConvertTo-Nat64Address -IPv4Address 198.51.100.80 -Prefix $spec.Nat64Prefix | Out-Host
 
-# .NET calls rather than Join-Path/Remove-Item: the console host of machines without pwsh has only the core engine.
 $folder = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "ipv6dind-$Name-$PID")
 try {
     $spec | Export-DindClusterSpec -Path ([System.IO.Path]::Combine($folder, "$Name.yaml")) -PassThru | Out-Host

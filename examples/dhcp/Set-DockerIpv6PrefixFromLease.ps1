@@ -5,7 +5,7 @@
     as script text, so nothing in a lease is ever parsed as PowerShell.
 
 .EXAMPLE
-    ipv6dind -File examples/dhcp/Set-DockerIpv6PrefixFromLease.ps1 -DelegatedPrefix 2001:db8:1234:5600::/56
+    pwsh -NoProfile -File examples/dhcp/Set-DockerIpv6PrefixFromLease.ps1 -DelegatedPrefix 2001:db8:1234:5600::/56
 #>
 [CmdletBinding()]
 param(

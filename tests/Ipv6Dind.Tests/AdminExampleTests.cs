@@ -5,10 +5,10 @@ namespace Ipv6Dind.Tests;
 
 /// <summary>
 /// The admin's examples. examples/nightly/Rebuild-DindLab.ps1: its pure functions (exit code, summary) through the hosted engine, and the
-/// whole script through the console host the systemd unit uses: Docker unreachable gives exit 1, a cluster whose
+/// whole script in a child pwsh, as the systemd unit starts it: Docker unreachable gives exit 1, a cluster whose
 /// lock another process holds gives exit 3, each with its summary on stdout and its log file. No lab is built
-/// here (that needs the simulated outside world as the DNS64's upstream): the success path, through the same console
-/// host (New-DindCluster then Reset-DindCluster, every check passing, exit 0; a probe that reaches nothing, exit 2),
+/// here (that needs the simulated outside world as the DNS64's upstream): the success path, in the same child pwsh
+/// (New-DindCluster then Reset-DindCluster, every check passing, exit 0; a probe that reaches nothing, exit 2),
 /// runs in Ipv6Dind.IntegrationTests/Lab/NightlyRebuildTests. examples/quick-start.ps1: stops at a failed host check
 /// with its remedy.
 /// </summary>
@@ -86,24 +86,17 @@ public sealed class AdminExampleTests : IClassFixture<ModuleFixture>, IDisposabl
 
     // ------------------------------------------------------------------------------------------ the whole script
 
-    /// <summary>A script through the console host, as systemd or cron would start it.</summary>
-    private static (int Code, string Stdout, string Stderr) RunHost(IEnumerable<string> arguments, IDictionary<string, string>? environment)
+    /// <summary>A script in a child `dotnet pwsh`, as systemd or cron would start it (see PwshProcess).</summary>
+    private static (int Code, string Stdout, string Stderr) RunPwsh(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll"), "-Module", Repo.ModuleManifest, "-NonInteractive" }.Concat(arguments))
-            psi.ArgumentList.Add(a);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); Assert.Fail("the script did not finish in 2 minutes"); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var r = PwshProcess.Run(arguments, TimeSpan.FromMinutes(2), environment);
+        return (r.ExitCode, r.StdOut, r.StdErr);
     }
 
-    private (int Code, string Stdout, string Stderr, string Log) RunNightly(string cluster, IDictionary<string, string>? environment = null, params string[] extra)
+    private (int Code, string Stdout, string Stderr, string Log) RunNightly(string cluster, IReadOnlyDictionary<string, string>? environment = null, params string[] extra)
     {
         var log = Path.Combine(_dir, "logs", cluster + ".log");   // the directory does not exist yet: the script makes it
-        var (code, stdout, stderr) = RunHost(new[] { "-File", Script, "-ClusterName", cluster, "-LogPath", log }.Concat(extra), environment);
+        var (code, stdout, stderr) = RunPwsh(new[] { "-File", Script, "-ClusterName", cluster, "-LogPath", log }.Concat(extra), environment);
         return (code, stdout, stderr, File.Exists(log) ? File.ReadAllText(log) : "");
     }
 
@@ -112,7 +105,7 @@ public sealed class AdminExampleTests : IClassFixture<ModuleFixture>, IDisposabl
     [Fact]
     public void QuickStartStopsAtAFailedHostCheckWithItsRemedy()
     {
-        var (code, stdout, stderr) = RunHost(new[] { "-File", Path.Combine(Repo.Root, "examples", "quick-start.ps1"), "-Name", "qs" }, NoDocker);
+        var (code, stdout, stderr) = RunPwsh(new[] { "-File", Path.Combine(Repo.Root, "examples", "quick-start.ps1"), "-Name", "qs" }, NoDocker);
         Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Contains("==> Test-DindHost", stdout);
         Assert.Contains("host check(s) failed", stdout);

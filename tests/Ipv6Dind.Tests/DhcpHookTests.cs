@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Ipv6Dind.Tests;
 
 /// <summary>
-/// examples/dhcp: the dhclient enter hook, sourced by sh the way dhclient-script does, drives the console host and the
+/// examples/dhcp: the dhclient enter hook, sourced by sh the way dhclient-script does, starts pwsh (here `dotnet pwsh`) on the
 /// example script, which writes the first /80 of the delegated prefix into a daemon.json (a temp file here; no restart).
 /// </summary>
 public sealed class DhcpHookTests : IDisposable
@@ -19,14 +19,16 @@ public sealed class DhcpHookTests : IDisposable
             "param([string] $DelegatedPrefix)\n" +
             $"& '{Path.Combine(Repo.Root, "examples", "dhcp", "Set-DockerIpv6PrefixFromLease.ps1")}' -DelegatedPrefix $DelegatedPrefix -ConfigPath '{config}' -NoRestart\n");
         var log = Path.Combine(_dir, "hook.log");
-        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // From the repository root: `dotnet pwsh` finds its tool manifest there (.config/dotnet-tools.json).
+        var psi = new ProcessStartInfo("/bin/sh") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // What dhclient-script does: set reason and the lease's variables, then source the hook.
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(". \"$0\"; echo sourced");
         psi.ArgumentList.Add(Path.Combine(Repo.Root, "examples", "dhcp", "dhclient-enter-hook"));
         psi.Environment["reason"] = reason;
         psi.Environment["new_ip6_prefix"] = prefix;
-        psi.Environment["IPV6DIND"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll")} -Module {Repo.ModuleManifest}";
+        psi.Environment["IPV6DIND"] = "dotnet pwsh -NoProfile";
+        PwshProcess.AddModulePath(psi);   // the built module, found by name as an installed one would be
         psi.Environment["IPV6DIND_SCRIPT"] = wrapper;
         psi.Environment["IPV6DIND_LOG"] = log;
         using var p = Process.Start(psi)!;

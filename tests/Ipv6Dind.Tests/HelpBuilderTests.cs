@@ -638,7 +638,7 @@ public sealed class HelpBuilderModuleTests : IClassFixture<HelpBuilderModuleTest
                     Error = $"{psd1} did not import";
                 else if (!string.Equals(Path.GetFullPath(loaded[0]), expected, StringComparison.Ordinal))
                     // Otherwise the module exports nothing and every check here would pass without checking anything.
-                    Error = $"the module's root assembly resolved to {loaded[0]}, not {expected} (assembly names compare case-insensitively: another assembly of that name is loaded or on this process's load path, e.g. the console host ipv6dind.dll)";
+                    Error = $"the module's root assembly resolved to {loaded[0]}, not {expected} (assembly names compare case-insensitively: another assembly of that name is loaded or on this process's load path)";
                 else
                     Cmdlets = HelpEngine.Strings(Ps, "Get-Command -Module Ipv6Dind -CommandType Cmdlet | ForEach-Object Name");
             }

@@ -1,7 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 <#
-    Pester 5 checks of a spec file before a lab is built from it (for users; CI here checks its syntax only,
-    Pester not being installable on the build machines). Run:
+    Pester 5 checks of a spec file before a lab is built from it (for users; tests/pwsh/SpecSuite.Tests.ps1 runs
+    it in CI against spec files it makes). Run:
 
         Invoke-Pester ./tests/pester -Output Detailed   (with $env:IPV6DIND_SPEC pointing at a spec file)
 #>

@@ -2,7 +2,7 @@ namespace Ipv6Dind.Core.Diagnostics;
 
 /// <summary>
 /// Progress of a long operation, in the core's own terms; the cmdlet layer turns it into a ProgressRecord
-/// (Write-Progress), the console host into a bar. Id/ParentId let nested steps (nodes inside bring-up) nest.
+/// (Write-Progress), pwsh into a bar. Id/ParentId let nested steps (nodes inside bring-up) nest.
 /// </summary>
 public sealed record DindProgress(string Activity, string Status, int PercentComplete = -1, int Id = 0, int ParentId = -1, bool Completed = false)
 {

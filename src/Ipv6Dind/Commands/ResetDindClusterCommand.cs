@@ -7,8 +7,8 @@ namespace Ipv6Dind.Commands;
 /// <summary>
 /// The nightly rebuild of the seed: tears down the nodes (and with them Kubernetes) and makes them again with the same
 /// names and addresses, keeping the network, DNS64 and NAT64. Takes the cluster's cross-process lock, so two rebuilds
-/// never interleave; a failure removes the nodes it made and ends in a terminating error (a non-zero exit code under
-/// the console host), leaving no debris. ConfirmImpact is High: scripts pass -Confirm:$false.
+/// never interleave; a failure removes the nodes it made and ends in a terminating error (exit 1 from a pwsh
+/// -Command or -File), leaving no debris. ConfirmImpact is High: scripts pass -Confirm:$false.
 /// </summary>
 [Cmdlet(VerbsCommon.Reset, "DindCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(DindCluster))]

@@ -51,13 +51,12 @@ public sealed class KubernetesCmdletEndToEndTests
         Assert.All(ready, c => Assert.True(c.Status == CheckStatus.Pass && c.Detail.StartsWith("Ready, kubelet v1.31.2, ", StringComparison.Ordinal), c.ToString()));
     }
 
-    /// <summary>examples/nightly/Rebuild-DindLab.ps1 through the console host; asserts exit 2 for the two cluster-DNS checks only.</summary>
+    /// <summary>examples/nightly/Rebuild-DindLab.ps1 in a child pwsh (PwshProcess); asserts exit 2 for the two cluster-DNS checks only.</summary>
     private async Task<(string StdOut, string Log)> NightlyAsync(string name, string image, string log)
     {
         var before = File.Exists(log) ? await File.ReadAllTextAsync(log) : "";
-        var nightly = await HostProcess.TryRunAsync("dotnet", new[]
+        var nightly = await PwshProcess.RunAsync(new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll"), "-Module", Repo.ModuleManifest, "-NonInteractive",
             "-File", Path.Combine(Repo.Root, "examples", "nightly", "Rebuild-DindLab.ps1"), "-ClusterName", name, "-LogPath", log,
             "-Nodes", "2", "-NodeImage", image, "-Dns64Upstream", _f.Upstream, "-TimeoutSec", "120",
             "-ProbeName", OutsideWorld.WwwName, "-ProbeUrl", $"http://{OutsideWorld.WwwName}/",
@@ -130,7 +129,7 @@ public sealed class KubernetesCmdletEndToEndTests
             Assert.All(after, n => Assert.NotEqual(before[n.Key].ContainerId, n.Value.ContainerId));
             AssertOnlyClusterDnsFails(Checks(name), 2);
 
-            // The nightly rebuild script's Kubernetes variant, as its systemd unit runs it (the console host, a
+            // The nightly rebuild script's Kubernetes variant, as its systemd unit runs it (pwsh, a
             // child process). Both branches: the lab exists, so Reset-DindCluster; then, the lab removed, New-DindCluster
             // with -NodeImage. Each time the checks follow, of which only the cluster-DNS ones fail here: exit 2 with
             // those two in the summary.

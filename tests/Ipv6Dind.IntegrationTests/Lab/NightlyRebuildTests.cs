@@ -6,7 +6,7 @@ namespace Ipv6Dind.IntegrationTests.Lab;
 
 /// <summary>
 /// The success path of examples/nightly/Rebuild-DindLab.ps1, run as the systemd timer runs it: the whole script through
-/// the console host (a child process), for a network lab whose DNS64 forwards to the simulated outside world. First
+/// a child `dotnet pwsh` (PwshProcess), for a network lab whose DNS64 forwards to the simulated outside world. First
 /// run: no lab, New-DindCluster creates it, every check passes, exit 0. Second run: the lab exists, Reset-DindCluster
 /// rebuilds its nodes with the same names and addresses, exit 0. And a run whose probe URL reaches nothing (an
 /// address of the outside world where nothing listens): exit 2, the failed check and its remedy on stdout.
@@ -16,7 +16,6 @@ namespace Ipv6Dind.IntegrationTests.Lab;
 public sealed class NightlyRebuildTests : IDisposable
 {
     private static readonly string Script = Path.Combine(Repo.Root, "examples", "nightly", "Rebuild-DindLab.ps1");
-    private static readonly string HostDll = Path.Combine(AppContext.BaseDirectory, "Ipv6Dind.Host.dll");
 
     /// <summary>The IPv4-only web server by its A-only name: reached through DNS64 and NAT64.</summary>
     private static readonly string ProbeUrl = $"http://{OutsideWorld.WwwName}/";
@@ -37,7 +36,7 @@ public sealed class NightlyRebuildTests : IDisposable
     }
 
     /// <summary>
-    /// The script through the console host, as ipv6dind-rebuild.service starts it (an argument vector, no shell). Log is
+    /// The script in a child pwsh, as ipv6dind-rebuild.service starts it (an argument vector, no shell). Log is
     /// what this run appended to <paramref name="logPath"/>.
     /// </summary>
     private async Task<NightlyRun> RunNightlyAsync(string cluster, string logPath, params string[] extra)
@@ -45,12 +44,12 @@ public sealed class NightlyRebuildTests : IDisposable
         var before = File.Exists(logPath) ? await File.ReadAllTextAsync(logPath) : "";
         var args = new List<string>
         {
-            HostDll, "-Module", Repo.ModuleManifest, "-NonInteractive", "-File", Script,
+            "-File", Script,
             "-ClusterName", cluster, "-LogPath", logPath,
             "-NetworkOnly", "-Nodes", "2", "-Dns64Upstream", _f.Upstream, "-ProbeName", OutsideWorld.WwwName,
         };
         args.AddRange(extra);
-        var r = await HostProcess.TryRunAsync("dotnet", args, TimeSpan.FromMinutes(10));
+        var r = await PwshProcess.RunAsync(args, TimeSpan.FromMinutes(10));
         var after = File.Exists(logPath) ? await File.ReadAllTextAsync(logPath) : "";
         Assert.True(after.StartsWith(before, StringComparison.Ordinal), "the log was not appended to:\n" + after);
         return new NightlyRun(r.ExitCode, r.StdOut, r.StdErr, after[before.Length..]);
