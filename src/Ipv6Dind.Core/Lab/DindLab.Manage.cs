@@ -348,7 +348,11 @@ public sealed partial class DindLab
         }
     }
 
-    /// <summary>Removes one node and deletes the routes to its pod prefix from the others (under the cluster's lock).</summary>
+    /// <summary>
+    /// Removes one node and the routes to its pod prefix from the others (under the cluster's lock). The others'
+    /// routes change first, undone (by the plan they had) when the removal fails or is stopped, so a failure leaves
+    /// the node and the routes as they were; a removal whose answer was lost but which was done counts as done.
+    /// </summary>
     public async Task RemoveNodeAsync(string cluster, string nodeName)
     {
         LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
@@ -358,18 +362,47 @@ public sealed partial class DindLab
         var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)
             ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
                 $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
-        if (!info.NetworkOnly)
+        if (!info.NetworkOnly && node.Index == 1)
+            throw new DindException(ErrorIds.ControlPlaneNodeRemoval, DindErrorCategory.InvalidOperation,
+                $"NodeName: {nodeName} is the control-plane node of Kubernetes lab '{cluster}'; without it the cluster has no API server.", nodeName, "NodeName",
+                $"Remove a worker, or rebuild the lab: Reset-DindCluster {cluster} (same addresses) or Remove-DindCluster {cluster}.");
+        var others = nodes.Where(n => n.NodeName != nodeName && n.State == "running").ToList();
+        var without = EffectivePlan(info.Spec, nodes.Where(n => n.NodeName != nodeName).Select(n => n.Index).ToHashSet());
+        var journal = new Journal(Log);
+        try
         {
-            if (node.Index == 1)
-                throw new DindException(ErrorIds.ControlPlaneNodeRemoval, DindErrorCategory.InvalidOperation,
-                    $"NodeName: {nodeName} is the control-plane node of Kubernetes lab '{cluster}'; without it the cluster has no API server.", nodeName, "NodeName",
-                    $"Remove a worker, or rebuild the lab: Reset-DindCluster {cluster} (same addresses) or Remove-DindCluster {cluster}.");
-            await DeleteKubernetesNodeAsync(cluster, nodeName).ConfigureAwait(false);
+            journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall).ApplyRoutesAsync(others, plan));
+            await ApplyRoutesAsync(others, without).ConfigureAwait(false);
+            foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
+            // The API server forgets the node first, as kubectl delete node would; a failure there is reported, not
+            // fatal. This one is not undone: if the container's removal then fails, the node stays unregistered
+            // until its kubelet registers again (Reset-DindCluster, or a restart of the node).
+            if (!info.NetworkOnly) await DeleteKubernetesNodeAsync(cluster, nodeName).ConfigureAwait(false);
+            try
+            {
+                await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
+            }
+            catch (DindException ex)
+            {
+                if (await ContainerExistsAsync(cluster, node.ContainerId).ConfigureAwait(false)) throw;
+                Log.Verbose($"Removing {nodeName} reported '{ex.Message}', but it is gone.");
+            }
+            journal.Commit();
+            Log.Verbose($"Removed node {nodeName}.");
         }
-        await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
-        Log.Verbose($"Removed node {nodeName}.");
-        var others = nodes.Where(n => n.NodeName != nodeName).Select(n => n.NodeName).ToList();
-        if (others.Count > 0) await SyncRoutesUnlockedAsync(cluster, others).ConfigureAwait(false);
+        catch
+        {
+            await journal.RollBackAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Whether a container of the cluster with this ID still exists (true when that cannot be told).</summary>
+    private async Task<bool> ContainerExistsAsync(string cluster, string id)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { return (await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), cts.Token).ConfigureAwait(false)).Any(c => c.Id == id); }
+        catch (Exception ex) when (ex is DindException or OperationCanceledException) { return true; }
     }
 
     /// <summary>
