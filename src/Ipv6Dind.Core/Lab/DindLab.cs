@@ -75,6 +75,8 @@ public sealed partial class DindLab
         }
         var spec = SpecBuilder.Resolve(input, environment);
         var plan = AddressPlanner.PlanValidated(spec, environment);
+        if (Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
+            Log.Warning(nat64Warning);
         Log.Verbose($"Plan: management {plan.ManagementPrefix}, DNS64 {plan.Dns64Address}, NAT64 {plan.Nat64Address} ({plan.Nat64Prefix}, pool {plan.Nat64Pool}), {plan.NodeAddresses.Count} node(s), upstream {string.Join(", ", plan.Dns64Upstream)}.");
 
         var images = await ResolveImagesAsync(spec).ConfigureAwait(false);

@@ -94,6 +94,9 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
         };
         var environment = SkipHostCheck ? PlanEnvironment.Empty : HostEnvironment.Read(this);
         var spec = Invoke(() => SpecBuilder.Resolve(input, environment));
+        var upstreams = spec.Dns64Upstream.Length > 0 ? spec.Dns64Upstream : environment.HostResolvers ?? Array.Empty<string>();
+        if (Nat64Advice.WellKnownPrefixWarning(spec.Nat64Prefix, upstreams, spec.Subnet) is { } nat64Warning)
+            WriteWarning(nat64Warning);
         WriteVerbose($"Cluster '{spec.ClusterName}': subnet {spec.Subnet}, management {spec.ManagementPrefix}, pods {spec.PodPrefix} (/{spec.PodNodePrefixLength} per node), services {spec.ServicePrefix}, NAT64 {spec.Nat64Prefix} with pool {spec.Nat64Pool}.");
         WriteObject(spec);
     }
