@@ -89,7 +89,7 @@ public sealed partial class DindLab
             if (!string.IsNullOrWhiteSpace(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
                 Log.Warning($"The spec says Kubernetes {input.KubernetesVersion.Trim()}, node image {images.Node} has {kubernetes.KubernetesVersion}: the image's is used.");
             spec.KubernetesVersion = kubernetes.KubernetesVersion;
-            spec.Cni = ChooseCni(spec.Cni, explicitCni: !string.IsNullOrWhiteSpace(input.Cni), kubernetes);
+            spec.Cni = ChooseCni(spec.Cni, explicitCni: options.CniExplicit ?? !SpecDefaults.IsDefaultCni(input.Cni), kubernetes);
             if (spec.Cni == "calico") options = options with { Calico = await PrepareCalicoAsync(spec, plan).ConfigureAwait(false) };
             Log.Verbose($"Node image {images.Node}: Kubernetes {kubernetes.KubernetesVersion}, kubeadm at {kubernetes.KubeadmPath}, " +
                 (kubernetes.PrivilegedPermitted ? "nodes run --privileged." : "--privileged is refused by this daemon, so nodes get all capabilities but SYS_RESOURCE (LAB-NOTES)."));

@@ -83,7 +83,7 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
             AllowAaaa = AllowAaaa.IsPresent,
             NodeImage = NodeImage ?? "",
             KubernetesVersion = KubernetesVersion ?? "",
-            Cni = Cni ?? "", // unset: bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
+            Cni = Cni ?? "", // unset: the planning default (SpecDefaults), bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
             CalicoBlockSize = CalicoBlockSize,
             CalicoManifest = CalicoManifest ?? "",
         };
@@ -100,7 +100,11 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
                 WriteWarning(nat64Warning);
             return;
         }
-        var options = BuildOptions(NetworkOnly.IsPresent, KubernetesVersion);
+        var options = BuildOptions(NetworkOnly.IsPresent, KubernetesVersion) with
+        {
+            // -Cni named here is the user's choice; a spec's bridge (given or defaulted) is the default either way.
+            CniExplicit = ParameterSetName == ParametersSet ? MyInvocation.BoundParameters.ContainsKey(nameof(Cni)) : null,
+        };
         RunLab(async lab => Emit(await lab.CreateAsync(spec, options).ConfigureAwait(false)));
     }
 }

@@ -52,7 +52,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateSet("bridge", "ptp", "calico")]
-    public string Cni { get; set; } = SpecDefaults.DefaultCni;
+    public string? Cni { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
@@ -86,7 +86,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
             Nat64Pool = Nat64Pool ?? "",
             Dns64Upstream = Dns64Upstream ?? Array.Empty<string>(),
             AllowAaaa = AllowAaaa.IsPresent,
-            Cni = Cni,
+            Cni = Cni ?? "", // unset: the planning default (SpecDefaults.Complete), as New-DindCluster
             CalicoBlockSize = CalicoBlockSize,
             CalicoManifest = CalicoManifest is null ? "" : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(CalicoManifest, nameof(CalicoManifest)))),
             KubernetesVersion = KubernetesVersion ?? "",
