@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 W=examples/outside-world
 NS=ipv6dind-demo-out
 HOST_IF=ipv6dind-demo-h
-DUMMY=ipv6dind-owt0
+DUMMY=ipv6dind-owt0      # veth pairs stand for any interface: the kernel here may lack the dummy type
+PEER=ipv6dind-owt1
 OTHER_NS=ipv6dind-owt-ns
 failures=0
 out=""
@@ -38,25 +39,25 @@ run status; check "status says up" has "is up"
 
 # A broken world of its own (its resolver gone): refused, with `down` as the remedy.
 kill "$(cat /run/ipv6dind-demo/dnsmasq.pid)"
-sleep 0.3
+for _ in $(seq 1 20); do [ "$(awk '{print $3}' /proc/"$(cat /run/ipv6dind-demo/dnsmasq.pid)"/stat 2>/dev/null)" = S ] || break; sleep 0.1; done
 run up;   check "a broken world of its own is refused" eval '[ "$code" = 3 ] && has "network namespace $NS exists" && has "$W down"'
 run status; check "status says broken" eval '[ "$code" = 1 ] && has broken'
 "$W" down >/dev/null
 
 # Another host interface holding an address of the world.
-ip link add "$DUMMY" type dummy && ip addr add 198.51.100.80/32 dev "$DUMMY"
+ip link add "$DUMMY" type veth peer name "$PEER" && ip addr add 198.51.100.80/32 dev "$DUMMY"
 run up;   check "an interface holding 198.51.100.80 is named" eval '[ "$code" = 3 ] && has "interface $DUMMY on the host holds 198.51.100.80" && has "ip link del $DUMMY"'
 check "nothing was created" nothing_created
 ip link del "$DUMMY"
 
 # Another namespace holding an address of the world.
-ip netns add "$OTHER_NS" && ip -n "$OTHER_NS" link add "$DUMMY" type dummy && ip -n "$OTHER_NS" addr add 198.51.100.53/24 dev "$DUMMY"
+ip netns add "$OTHER_NS" && ip -n "$OTHER_NS" link add "$DUMMY" type veth peer name "$PEER" && ip -n "$OTHER_NS" addr add 198.51.100.53/24 dev "$DUMMY"
 run up;   check "a namespace holding 198.51.100.53 is named" eval '[ "$code" = 3 ] && has "network namespace $OTHER_NS holds 198.51.100.53" && has "ip netns del $OTHER_NS"'
 check "nothing was created" nothing_created
 ip netns del "$OTHER_NS"
 
 # The veth name taken.
-ip link add "$HOST_IF" type dummy
+ip link add "$HOST_IF" type veth peer name "$PEER"
 run up;   check "a taken interface name is named" eval '[ "$code" = 3 ] && has "interface $HOST_IF already exists"'
 ip link del "$HOST_IF"
 
