@@ -115,8 +115,8 @@ public static class ProbeDiagnosis
             var failed = aaaa.ResolutionFailed ? aaaa : a!;
             var type = aaaa.ResolutionFailed ? "AAAA" : "A";
             var who = failed.Outcome == DnsOutcome.Timeout
-                ? $"the DNS64 ({dns64Address}) did not answer: check that its container runs (ContainerRunning) and, through it, the upstream"
-                : $"the DNS64 ({dns64Address}) could not resolve it from its upstream";
+                ? $"no answer from the DNS64 ({dns64Address}) in time: its upstream ({upstream}) does not answer (bind9 waits for it longer than the probe), or the DNS64 itself is down (see ContainerRunning)"
+                : $"the DNS64 ({dns64Address}) could not resolve it from its upstream ({upstream})";
             return Check(target, CheckStatus.Fail,
                 $"resolution of {probeName} failed: {type} {failed.Describe(type)}; {who}",
                 $"Resolution failed, not synthesis: check that the DNS64 upstream ({upstream}) is reachable from the Docker bridge and answers " +
