@@ -38,6 +38,27 @@ public static class Rfc6052
         return null;
     }
 
+    /// <summary>
+    /// IPv4 ranges RFC 6052 section 3.1 keeps out of the Well-Known Prefix (RFC 1918, RFC 6598 shared space and the
+    /// special-use blocks of RFC 5735 section 3), as the translators enforce it: tayga 0.9.2 (Debian 12) drops
+    /// 10/8, 172.16/12, 192.168/16, 192.0.2/24, 198.18/15, 198.51.100/24 and 203.0.113/24 under 64:ff9b::/96 and has
+    /// no setting to allow them (tayga.conf(5) of that version has no wkpf-strict); 0/8, 127/8, 169.254/16 and 224/3
+    /// it refuses under every prefix. Later tayga releases add 100.64/10.
+    /// </summary>
+    public static readonly IReadOnlyList<Ipv4Prefix> NonGlobalIpv4 = new[]
+    {
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+        "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+    }.Select(Ipv4Prefix.Parse).ToArray();
+
+    /// <summary>True for an IPv4 address the Well-Known Prefix must not carry (RFC 6052 section 3.1): a NAT64 drops it there.</summary>
+    public static bool IsNonGlobal(IPAddress ipv4) =>
+        ipv4.AddressFamily == AddressFamily.InterNetwork && NonGlobalIpv4.Any(p => p.Contains(ipv4));
+
+    /// <summary>True when <paramref name="prefix"/> is 64:ff9b::/96 and <paramref name="ipv4"/> may not be translated under it.</summary>
+    public static bool WellKnownPrefixRefuses(Ipv6Prefix prefix, IPAddress ipv4) =>
+        WellKnownPrefix.Equals(prefix) && IsNonGlobal(ipv4);
+
     public static IPAddress Embed(Ipv6Prefix prefix, IPAddress ipv4)
     {
         if (ipv4.AddressFamily != AddressFamily.InterNetwork) throw new ArgumentException("IPv4 address expected", nameof(ipv4));

@@ -27,6 +27,14 @@ public static class SpecDefaults
     /// <summary>Base of the default NAT64 pools: 198.18.0.0/16 (RFC 2544 benchmarking space, never routed on the Internet).</summary>
     private static readonly IPAddress PoolBase = IPAddress.Parse("198.18.0.0");
 
+    /// <summary>
+    /// True when a spec's CNI is the default: unset, or bridge (the value <see cref="Complete"/> fills in, so a spec
+    /// from New-DindClusterSpec without -Cni and one New-DindCluster plans without -Cni say the same). With a
+    /// Kubernetes node image lacking the bridge plugin, a default CNI becomes the plugin the image has.
+    /// </summary>
+    public static bool IsDefaultCni(string? cni) =>
+        string.IsNullOrWhiteSpace(cni) || string.Equals(cni.Trim(), DefaultCni, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A copy of <paramref name="spec"/> with every unset field filled in.</summary>
     public static DindClusterSpec Complete(DindClusterSpec spec, PlanEnvironment? environment = null)
     {

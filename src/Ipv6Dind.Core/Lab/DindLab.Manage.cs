@@ -123,6 +123,8 @@ public sealed partial class DindLab
                 throw new DindException(problem.ErrorId, problem.Category, "Upstream" + problem.Message["Dns64Upstream".Length..], problem.Target, "Upstream", problem.RecommendedAction);
         }
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
+        if (upstream is not null && Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
+            Log.Warning(nat64Warning);
 
         // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
@@ -166,6 +168,8 @@ public sealed partial class DindLab
         _activity = "Set-Nat64Prefix";
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+        if (Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
+            Log.Warning(nat64Warning);
         DindCluster moved;
         try
         {

@@ -75,6 +75,8 @@ public sealed partial class DindLab
         }
         var spec = SpecBuilder.Resolve(input, environment);
         var plan = AddressPlanner.PlanValidated(spec, environment);
+        if (Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
+            Log.Warning(nat64Warning);
         Log.Verbose($"Plan: management {plan.ManagementPrefix}, DNS64 {plan.Dns64Address}, NAT64 {plan.Nat64Address} ({plan.Nat64Prefix}, pool {plan.Nat64Pool}), {plan.NodeAddresses.Count} node(s), upstream {string.Join(", ", plan.Dns64Upstream)}.");
 
         var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
@@ -87,7 +89,7 @@ public sealed partial class DindLab
             if (!string.IsNullOrWhiteSpace(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
                 Log.Warning($"The spec says Kubernetes {input.KubernetesVersion.Trim()}, node image {images.Node} has {kubernetes.KubernetesVersion}: the image's is used.");
             spec.KubernetesVersion = kubernetes.KubernetesVersion;
-            spec.Cni = ChooseCni(spec.Cni, explicitCni: !string.IsNullOrWhiteSpace(input.Cni), kubernetes);
+            spec.Cni = ChooseCni(spec.Cni, explicitCni: options.CniExplicit ?? !SpecDefaults.IsDefaultCni(input.Cni), kubernetes);
             if (spec.Cni == "calico") options = options with { Calico = await PrepareCalicoAsync(spec, plan).ConfigureAwait(false) };
             Log.Verbose($"Node image {images.Node}: Kubernetes {kubernetes.KubernetesVersion}, kubeadm at {kubernetes.KubeadmPath}, " +
                 (kubernetes.PrivilegedPermitted ? "nodes run --privileged." : "--privileged is refused by this daemon, so nodes get all capabilities but SYS_RESOURCE (its capability bounding set lacks CAP_SYS_RESOURCE)."));

@@ -22,6 +22,11 @@ public sealed record LabOptions
     public TimeSpan KubeadmTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>How long a rollback may take before it gives up (and says what is left).</summary>
     public TimeSpan RollbackBudget { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// Whether the CNI was named on the command line (New-DindCluster -Cni): then a node image without that plugin
+    /// is an error. Null: judged from the spec, where bridge counts as the default (<see cref="Addressing.SpecDefaults.IsDefaultCni"/>).
+    /// </summary>
+    public bool? CniExplicit { get; init; }
     /// <summary>-Cni calico: the prepared manifest (set by the lab itself during its preflight).</summary>
     internal Rendering.PreparedCalicoManifest? Calico { get; init; }
 }

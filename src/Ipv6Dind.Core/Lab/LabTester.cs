@@ -80,30 +80,43 @@ public sealed class LabTester
                 : Fail(node.NodeName, "Ipv6Only", $"has IPv4: {v4.StandardOutput.Trim()}", $"Sync-DindRoute -ClusterName {cluster} -NodeName {node.NodeName}"));
         }
 
-        // 3. DNS64 synthesis: an A-only name gets an AAAA inside the NAT64 prefix.
-        var aaaa = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", "AAAA", options.ProbeName).ConfigureAwait(false);
-        var synthesized = Addresses(aaaa.StandardOutput).FirstOrDefault(a => nat64.Contains(a));
-        results.Add(synthesized is not null
-            ? Pass(probeNode.NodeName, "Dns64Synthesis", $"{options.ProbeName} AAAA {synthesized} (inside {plan.Nat64Prefix})")
-            : Fail(probeNode.NodeName, "Dns64Synthesis", $"{options.ProbeName} AAAA gave '{aaaa.StandardOutput.Trim()}{aaaa.StandardError.Trim()}', nothing inside {plan.Nat64Prefix}",
-                $"Check that the DNS64 upstream ({string.Join(", ", plan.Dns64Upstream)}) answers A queries for {options.ProbeName} (Get-Dns64 {cluster}; Export-DindLog shows bind9's log)."));
+        // 3. DNS64 synthesis: an A-only name gets an AAAA inside the NAT64 prefix. When it does not, the A record says
+        //    why: the name is unknown upstream (a Warn: nothing to synthesize from), resolution failed (the upstream),
+        //    or the upstream has it and DNS64 did not synthesize (ProbeDiagnosis).
+        var aaaa = await Dig(probeNode, "AAAA", options.ProbeName).ConfigureAwait(false);
+        var synthesized = aaaa.Addresses.FirstOrDefault(a => nat64.Contains(a));
+        var a4 = synthesized is null && !aaaa.ResolutionFailed && aaaa.Outcome != DnsOutcome.NxDomain
+            ? await Dig(probeNode, "A", options.ProbeName).ConfigureAwait(false)
+            : null;
+        var dns64 = ProbeDiagnosis.Dns64Check(probeNode.NodeName, cluster, options.ProbeName, nat64, plan.Dns64Upstream, plan.Dns64Address, aaaa, a4);
+        results.Add(dns64);
 
-        // 4. NAT64 reachability of an outside IPv4 host.
+        // 4. NAT64 reachability of an outside IPv4 host. Resolution and synthesis are checked above: a failure here is
+        //    the connection through NAT64 (with the Well-Known Prefix and a non-global destination, by design).
         if (options.ProbeUrl is not null)
         {
             var curl = await Exec(probeNode, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", options.ProbeUrl).ConfigureAwait(false);
             var code = curl.StandardOutput.Trim();
-            results.Add(curl.Succeeded && code.Length == 3 && code[0] is '2' or '3'
-                ? Pass(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} → HTTP {code} through NAT64")
-                : Fail(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} failed: {curl.StandardError.Trim()} (HTTP {code})",
-                    $"Get-Nat64Mapping {cluster} shows tayga's translations; check the host forwards IPv4 (net.ipv4.ip_forward=1)."));
+            if (curl.Succeeded && code.Length == 3 && code[0] is '2' or '3')
+                results.Add(Pass(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} → HTTP {code} through NAT64"));
+            else
+            {
+                var host = Uri.TryCreate(options.ProbeUrl, UriKind.Absolute, out var uri) ? uri.Host.Trim('[', ']') : null;
+                var hostAnswer = host is null || IPAddress.TryParse(host, out _) ? null : await Dig(probeNode, "AAAA", host).ConfigureAwait(false);
+                results.Add(hostAnswer is { Outcome: not DnsOutcome.Answer }
+                    ? Fail(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} failed: {curl.StandardError.Trim()} (HTTP {code}); {host} AAAA gave {hostAnswer.Describe("AAAA")}",
+                        $"Resolution of {host} failed, not the connection: check that the DNS64 upstream ({string.Join(", ", plan.Dns64Upstream)}) answers it (Get-Dns64 {cluster}; Export-DindLog shows bind9's log).")
+                    : Fail(probeNode.NodeName, "Nat64Reachability", $"GET {options.ProbeUrl} failed: {curl.StandardError.Trim()} (HTTP {code})",
+                        ProbeDiagnosis.Nat64Remedy(cluster, nat64, ProbeDiagnosis.Destination(nat64, options.ProbeUrl, hostAnswer?.Addresses), info.Spec.Subnet)));
+            }
         }
         else if (synthesized is not null && options.ProbeName != "ipv4only.arpa")
         {
             var ping = await Exec(probeNode, "ping", "-6", "-c", "2", "-W", "2", synthesized.ToString()).ConfigureAwait(false);
             results.Add(ping.Succeeded
                 ? Pass(probeNode.NodeName, "Nat64Reachability", $"ping {synthesized} ({options.ProbeName}) answered through NAT64")
-                : Fail(probeNode.NodeName, "Nat64Reachability", $"ping {synthesized} got no answer", $"Get-Nat64Mapping {cluster}; check the host forwards IPv4."));
+                : Fail(probeNode.NodeName, "Nat64Reachability", $"ping {synthesized} got no answer",
+                    ProbeDiagnosis.Nat64Remedy(cluster, nat64, ProbeDiagnosis.Destination(nat64, null, new[] { synthesized }), info.Spec.Subnet)));
         }
         else
         {
@@ -173,7 +186,8 @@ public sealed class LabTester
         // 9. Kubernetes: every node Ready (through the API), the cluster DNS answers for a service, and its
         //    answers for outside names come from DNS64 (CoreDNS forwards there).
         if (!info.NetworkOnly)
-            results.AddRange(await KubernetesAsync(cluster, info.Spec, plan, probeNode, nat64, options).ConfigureAwait(false));
+            results.AddRange(await KubernetesAsync(cluster, info.Spec, plan, probeNode, nat64, options,
+                probeNameUnknown: dns64.Status == CheckStatus.Warn && (aaaa.NameUnknown && a4 is null or { NameUnknown: true })).ConfigureAwait(false));
         return results;
     }
 
@@ -198,7 +212,7 @@ public sealed class LabTester
         }
     }
 
-    private async Task<IReadOnlyList<CheckResult>> KubernetesAsync(string cluster, DindClusterSpec spec, AddressPlan plan, DindNode probeNode, Ipv6Prefix nat64, LabTestOptions options)
+    private async Task<IReadOnlyList<CheckResult>> KubernetesAsync(string cluster, DindClusterSpec spec, AddressPlan plan, DindNode probeNode, Ipv6Prefix nat64, LabTestOptions options, bool probeNameUnknown)
     {
         var results = new List<CheckResult>();
         try
@@ -236,11 +250,16 @@ public sealed class LabTester
             : Fail(probeNode.NodeName, "ClusterDnsService", $"CoreDNS at {plan.KubeDnsAddress} gave '{(svc.StandardOutput + svc.StandardError).Trim()}' for {domain}",
                 $"kubectl -n kube-system get pods -l k8s-app=kube-dns (Get-DindKubeconfig {cluster}); kube-proxy must run for the service address."));
 
-        var outside = await Exec(probeNode, "dig", "+short", "+time=3", "+tries=2", $"@{plan.KubeDnsAddress}", "AAAA", options.ProbeName).ConfigureAwait(false);
-        var synthesized = Addresses(outside.StandardOutput).FirstOrDefault(a => nat64.Contains(a));
-        results.Add(synthesized is not null
-            ? Pass(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS answers {options.ProbeName} AAAA {synthesized} (synthesized by DNS64, inside {plan.Nat64Prefix})")
-            : Fail(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS at {plan.KubeDnsAddress} gave '{(outside.StandardOutput + outside.StandardError).Trim()}' for {options.ProbeName} AAAA",
+        var outside = await Dig(probeNode, "AAAA", options.ProbeName, plan.KubeDnsAddress).ConfigureAwait(false);
+        var synthesized = outside.Addresses.FirstOrDefault(a => nat64.Contains(a));
+        if (synthesized is not null)
+            results.Add(Pass(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS answers {options.ProbeName} AAAA {synthesized} (synthesized by DNS64, inside {plan.Nat64Prefix})"));
+        else if (probeNameUnknown && outside.NameUnknown)
+            // The same answer as the DNS64's own (Dns64Synthesis): the name does not exist upstream, nothing to synthesize.
+            results.Add(Warn(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS at {plan.KubeDnsAddress} gave {outside.Describe("AAAA")} for {options.ProbeName}, as the DNS64 did: the name is unknown upstream",
+                "Give -ProbeName with a name your upstream resolves to an IPv4 address only (see Dns64Synthesis)."));
+        else
+            results.Add(Fail(probeNode.NodeName, "ClusterDnsThroughDns64", $"CoreDNS at {plan.KubeDnsAddress} gave {outside.Describe("AAAA")} for {options.ProbeName} AAAA",
                 $"The coredns ConfigMap must forward to {plan.Dns64Address}: Reset-DindCluster {cluster} or New-DindCluster re-applies it."));
         return results;
     }
@@ -284,6 +303,13 @@ public sealed class LabTester
             })).ConfigureAwait(false);
         }
         return results;
+    }
+
+    /// <summary>A probe query through the node's resolver (or <paramref name="server"/>), status and records (<see cref="ProbeDiagnosis.DigArguments"/>).</summary>
+    private async Task<DnsAnswer> Dig(DindNode node, string type, string name, string? server = null)
+    {
+        var r = await Exec(node, ProbeDiagnosis.DigArguments(type, name, server)).ConfigureAwait(false);
+        return ProbeDiagnosis.ParseDig(r.ExitCode, r.StandardOutput, r.StandardError);
     }
 
     /// <summary>In the node, or beside it in its network namespace when its image lacks the tool (<see cref="NodeTools"/>).</summary>

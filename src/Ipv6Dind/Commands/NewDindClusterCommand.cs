@@ -83,7 +83,7 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
             AllowAaaa = AllowAaaa.IsPresent,
             NodeImage = NodeImage ?? "",
             KubernetesVersion = KubernetesVersion ?? "",
-            Cni = Cni ?? "", // unset: bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
+            Cni = Cni ?? "", // unset: the planning default (SpecDefaults), bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
             CalicoBlockSize = CalicoBlockSize,
             CalicoManifest = CalicoManifest ?? "",
         };
@@ -94,8 +94,17 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
         var planned = Invoke(() => AddressPlanner.Plan(spec, new PlanEnvironment()));
         var what = $"Create an IPv6-only {(NetworkOnly ? "network lab" : "Kubernetes cluster")} with {planned.NodeAddresses.Count} node(s) on {planned.ManagementPrefix}, DNS64 {planned.Dns64Address}, NAT64 {planned.Nat64Prefix}{(spec.AllowAaaa ? ", AAAA mode with host ip6tables rules" : "")}";
         if (!ShouldProcess(spec.ClusterName, what))
+        {
+            // What the bring-up would warn about (it warns itself when it runs).
+            if (Nat64Advice.WellKnownPrefixWarning(planned.Nat64Prefix, planned.Dns64Upstream, planned.Subnet) is { } nat64Warning)
+                WriteWarning(nat64Warning);
             return;
-        var options = BuildOptions(NetworkOnly.IsPresent, KubernetesVersion);
+        }
+        var options = BuildOptions(NetworkOnly.IsPresent, KubernetesVersion) with
+        {
+            // -Cni named here is the user's choice; a spec's bridge (given or defaulted) is the default either way.
+            CniExplicit = ParameterSetName == ParametersSet ? MyInvocation.BoundParameters.ContainsKey(nameof(Cni)) : null,
+        };
         RunLab(async lab => Emit(await lab.CreateAsync(spec, options).ConfigureAwait(false)));
     }
 }

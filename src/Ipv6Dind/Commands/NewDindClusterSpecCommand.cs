@@ -52,7 +52,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateSet("bridge", "ptp", "calico")]
-    public string Cni { get; set; } = SpecDefaults.DefaultCni;
+    public string? Cni { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
@@ -86,7 +86,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
             Nat64Pool = Nat64Pool ?? "",
             Dns64Upstream = Dns64Upstream ?? Array.Empty<string>(),
             AllowAaaa = AllowAaaa.IsPresent,
-            Cni = Cni,
+            Cni = Cni ?? "", // unset: the planning default (SpecDefaults.Complete), as New-DindCluster
             CalicoBlockSize = CalicoBlockSize,
             CalicoManifest = CalicoManifest is null ? "" : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(CalicoManifest, nameof(CalicoManifest)))),
             KubernetesVersion = KubernetesVersion ?? "",
@@ -94,6 +94,9 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
         };
         var environment = SkipHostCheck ? PlanEnvironment.Empty : HostEnvironment.Read(this);
         var spec = Invoke(() => SpecBuilder.Resolve(input, environment));
+        var upstreams = spec.Dns64Upstream.Length > 0 ? spec.Dns64Upstream : environment.HostResolvers ?? Array.Empty<string>();
+        if (Nat64Advice.WellKnownPrefixWarning(spec.Nat64Prefix, upstreams, spec.Subnet) is { } nat64Warning)
+            WriteWarning(nat64Warning);
         WriteVerbose($"Cluster '{spec.ClusterName}': subnet {spec.Subnet}, management {spec.ManagementPrefix}, pods {spec.PodPrefix} (/{spec.PodNodePrefixLength} per node), services {spec.ServicePrefix}, NAT64 {spec.Nat64Prefix} with pool {spec.Nat64Pool}.");
         WriteObject(spec);
     }

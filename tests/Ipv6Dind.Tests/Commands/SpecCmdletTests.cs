@@ -8,6 +8,23 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
     public SpecCmdletTests(ModuleFixture fixture) => _ps = fixture.Session;
 
     [Fact]
+    public void TheWellKnownPrefixWithANonGlobalUpstreamIsAcceptedWithAWarning()
+    {
+        var r = _ps.Run("New-DindClusterSpec -Name lab -Nat64Prefix 64:ff9b::/96 -Dns64Upstream 198.51.100.53 -SkipHostCheck");
+        r.AssertSuccess();
+        Assert.Equal("64:ff9b::/96", r.Single<DindClusterSpec>().Nat64Prefix);
+        var warning = Assert.Single(r.Warnings);
+        Assert.Contains("RFC 6052 section 3.1", warning);
+        Assert.Contains("-Nat64Prefix fd", warning);
+
+        Assert.Empty(_ps.Run("New-DindClusterSpec -Name lab -Dns64Upstream 198.51.100.53 -SkipHostCheck").Warnings);
+        // -WhatIf of New-DindCluster says it too (the bring-up itself warns through the lab's log).
+        var whatIf = _ps.Run("New-DindCluster lab -NetworkOnly -Nat64Prefix 64:ff9b::/96 -Dns64Upstream 198.51.100.53 -WhatIf");
+        whatIf.AssertSuccess();
+        Assert.Contains(whatIf.Warnings, w => w.Contains("RFC 6052 section 3.1"));
+    }
+
+    [Fact]
     public void NewSpecFillsTheDefaultLayoutFromTheName()
     {
         var r = _ps.Run("New-DindClusterSpec -Name lab -Nodes 3 -Dns64Upstream 198.51.100.53");
