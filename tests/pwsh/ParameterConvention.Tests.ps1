@@ -231,6 +231,25 @@ Describe 'Pipeline binding by property name (no Docker)' {
         }
     }
 
+    It 'the objects the module writes bind by their ClusterName (and NodeName): <Type> | <Cmdlet>' -ForEach @(
+        @{ Type = 'Ipv6Dind.DindCluster'; Cmdlet = 'Get-DindRoute' }
+        @{ Type = 'Ipv6Dind.DindCluster'; Cmdlet = 'Get-DindNode' }
+        @{ Type = 'Ipv6Dind.DindCluster'; Cmdlet = 'Remove-DindCluster' }
+        @{ Type = 'Ipv6Dind.DindCluster'; Cmdlet = 'Repair-ConntrackHashsize' }
+        @{ Type = 'Ipv6Dind.DindNode'; Cmdlet = 'Get-DindRoute' }
+        @{ Type = 'Ipv6Dind.DindNode'; Cmdlet = 'Sync-DindRoute' }
+        @{ Type = 'Ipv6Dind.DindNode'; Cmdlet = 'Remove-DindNode' }
+    ) {
+        $piped = New-Object -TypeName $Type -Property @{ ClusterName = 'x' }
+        if ($Type -eq 'Ipv6Dind.DindNode') { $piped = New-Object -TypeName $Type -Property @{ ClusterName = 'x'; NodeName = 'x-node-1' } }
+        $extra = @{}
+        if ((Get-Command $Cmdlet).Parameters.ContainsKey('WhatIf')) { $extra.WhatIf = $true; $extra.Confirm = $false }
+        $errors = $null
+        try { $null = $piped | & $Cmdlet @extra -ErrorAction SilentlyContinue -ErrorVariable errors 6>$null }
+        catch { $errors = @($_) }
+        foreach ($e in @($errors)) { $e.FullyQualifiedErrorId | Should -Not -Match $Bindings -Because "$e" }
+    }
+
     It 'the old names still bind: Get-DindCluster -Name, Add-DindNode -Count, Set-Dns64 -Upstream, Set-Nat64Prefix -Prefix' {
         { Get-DindCluster -Name 'x' -ErrorAction Stop } | Should -Throw -ExceptionType ([System.Exception]) -Because 'the dead endpoint fails, after binding'
         (Get-Command Add-DindNode).ResolveParameter('Count').Name | Should -BeExactly 'Nodes'
@@ -240,5 +259,20 @@ Describe 'Pipeline binding by property name (no Docker)' {
         (Get-Command Enable-DockerIpv6).ResolveParameter('TimeoutSeconds').Name | Should -BeExactly 'TimeoutSec'
         (Get-Command Build-DindImage).ResolveParameter('Force').Name | Should -BeExactly 'Rebuild'
         (Get-Command Set-DockerIpv6Prefix).ResolveParameter('NoRestart').Name | Should -BeExactly 'NoRestart'
+    }
+}
+
+# Reads only (no -WhatIf needed): the labs on the real daemon, if any. Run it under the shared Docker lock, e.g.
+#   flock /tmp/ipv6dind-docker.lock dotnet pwsh -NoProfile -File tests/pwsh/Invoke-PwshTests.ps1 -Path tests/pwsh/ParameterConvention.Tests.ps1 -Tag Docker
+Describe 'Pipeline binding against Docker' -Tag Docker {
+    It 'Get-DindCluster | Get-DindRoute and | Get-DindNode bind every lab by its ClusterName' {
+        $clusters = try { @(Get-DindCluster -ErrorAction Stop) } catch { @() }
+        if ($clusters.Count -eq 0) { Set-ItResult -Skipped -Because 'no Docker, or no lab on it'; return }
+        $nodes = @($clusters | Get-DindNode -ErrorAction Stop)
+        @($nodes.ClusterName | Sort-Object -Unique) | Should -Be @($clusters | Where-Object { $_.Nodes -gt 0 } | ForEach-Object ClusterName | Sort-Object -Unique)
+        # Routes are read with one exec per node: one running lab is enough.
+        $errors = $null
+        $null = $clusters | Where-Object State -eq 'Running' | Select-Object -First 1 | Get-DindRoute -ErrorAction SilentlyContinue -ErrorVariable errors
+        @($errors | Where-Object { $_.FullyQualifiedErrorId -match 'ParameterBinding|InputObjectNotBound|MissingMandatory' }) | Should -BeNullOrEmpty
     }
 }
