@@ -272,9 +272,9 @@ Describe 'Pipeline binding against Docker' -Tag Docker -Skip:($env:IPV6DIND_PWSH
         $one = try { Get-DindCluster -ErrorAction Stop | Where-Object { $_.State -eq 'Running' -and $_.Nodes -gt 0 } | Select-Object -First 1 } catch { $null }
         if (-not $one) { Set-ItResult -Skipped -Because 'no Docker, or no running lab on it'; return }
         $e1 = $e2 = $null
-        $nodes = try { @($one | Get-DindNode -ErrorAction SilentlyContinue -ErrorVariable e1) } catch { $e1 = @($_); @() }
+        $nodes = @(try { $one | Get-DindNode -ErrorAction SilentlyContinue -ErrorVariable e1 } catch { $e1 = @($_) })
         try { $null = $one | Get-DindRoute -ErrorAction SilentlyContinue -ErrorVariable e2 } catch { $e2 = @($_) }
         @(@($e1) + @($e2) | Where-Object { $_ -and "$($_.FullyQualifiedErrorId)" -match $Bindings }) | Should -BeNullOrEmpty
-        if ($nodes.Count) { @($nodes.ClusterName | Sort-Object -Unique) | Should -BeExactly @($one.ClusterName) }
+        if ($nodes.Count -gt 0) { @($nodes | ForEach-Object ClusterName | Sort-Object -Unique) | Should -BeExactly @($one.ClusterName) }
     }
 }
