@@ -8,7 +8,7 @@
 #>
 [CmdletBinding()]
 param(
-    [string] $Name = 'demo',
+    [Alias('Name')] [string] $ClusterName = 'demo',
     [int] $Nodes = 2,
     # The outside world's resolver (examples/outside-world); on a real host, your own resolver.
     [string] $Dns64Upstream = '198.51.100.53'
@@ -19,18 +19,18 @@ $ErrorActionPreference = 'Stop'
 # Images are built once, offline, from Debian packages; later runs find them cached.
 Build-DindImage | Out-Host
 
-if (Get-DindCluster | Where-Object ClusterName -eq $Name) {
-    Remove-DindCluster $Name -Confirm:$false
+if (Get-DindCluster | Where-Object ClusterName -eq $ClusterName) {
+    Remove-DindCluster $ClusterName -Confirm:$false
 }
-New-DindCluster -Name $Name -Nodes $Nodes -NetworkOnly -Dns64Upstream $Dns64Upstream | Out-Host
-Get-DindCluster $Name | Get-DindNode | Out-Host
+New-DindCluster -ClusterName $ClusterName -Nodes $Nodes -NetworkOnly -Dns64Upstream $Dns64Upstream | Out-Host
+Get-DindCluster $ClusterName | Get-DindNode | Out-Host
 
 # Every check of the lab, from inside its own containers.
-Test-DindCluster $Name -ProbeName www.example.test -ProbeUrl http://www.example.test/ -AaaaProbeName dual.example.test | Out-Host
+Test-DindCluster $ClusterName -ProbeName www.example.test -ProbeUrl http://www.example.test/ -AaaaProbeName dual.example.test | Out-Host
 
 # The point of it all: an IPv6-only node asks for www.example.test (A record only) and gets an address inside the
 # NAT64 prefix; fetching it goes through tayga to 198.51.100.80.
-$node = "$Name-node-1"
-Invoke-DindCommand $Name $node dig +short AAAA www.example.test | Out-Host
-Invoke-DindCommand $Name $node curl -sS --max-time 5 http://www.example.test/ | Out-Host
-Get-Nat64Mapping $Name | Out-Host
+$node = "$ClusterName-node-1"
+Invoke-DindCommand $ClusterName $node dig +short AAAA www.example.test | Out-Host
+Invoke-DindCommand $ClusterName $node curl -sS --max-time 5 http://www.example.test/ | Out-Host
+Get-Nat64Mapping $ClusterName | Out-Host

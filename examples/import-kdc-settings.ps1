@@ -12,13 +12,13 @@
 param(
     [Parameter(Mandatory)]
     [string] $Path,
-    [string] $Name
+    [Alias('Name')] [string] $ClusterName
 )
 
 $ErrorActionPreference = 'Stop'
 
 $importArgs = @{ FromKdcEnvironment = $true }
-if ($Name) { $importArgs.Name = $Name }
+if ($ClusterName) { $importArgs.ClusterName = $ClusterName }
 $spec = Import-DindClusterSpec @importArgs
 
 $spec | Get-DindAddressPlan

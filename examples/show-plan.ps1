@@ -9,7 +9,7 @@
 #>
 [CmdletBinding()]
 param(
-    [string] $Name = 'demo',
+    [Alias('Name')] [string] $ClusterName = 'demo',
     [int] $Nodes = 3,
     # The simulated outside world's resolver in tests and demos; on a real host give your own resolver.
     [string[]] $Dns64Upstream = @('198.51.100.53')
@@ -19,17 +19,17 @@ $ErrorActionPreference = 'Stop'
 
 # Each result goes to Out-Host on its own, so that each type gets its table view (a script's mixed output
 # would show every type after the first as a list).
-$spec = New-DindClusterSpec -Name $Name -Nodes $Nodes -Dns64Upstream $Dns64Upstream
+$spec = New-DindClusterSpec -ClusterName $ClusterName -Nodes $Nodes -Dns64Upstream $Dns64Upstream
 $spec | Out-Host
 
 $spec | Get-DindAddressPlan | Out-Host
 
 # DNS64 synthesizes this address for an IPv4-only web server at 198.51.100.80; NAT64 translates it back.
-ConvertTo-Nat64Address -IPv4Address 198.51.100.80 -Prefix $spec.Nat64Prefix | Out-Host
+ConvertTo-Nat64Address -IPv4Address 198.51.100.80 -Nat64Prefix $spec.Nat64Prefix | Out-Host
 
-$folder = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "ipv6dind-$Name-$PID")
+$folder = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "ipv6dind-$ClusterName-$PID")
 try {
-    $spec | Export-DindClusterSpec -Path ([System.IO.Path]::Combine($folder, "$Name.yaml")) -PassThru | Out-Host
+    $spec | Export-DindClusterSpec -Path ([System.IO.Path]::Combine($folder, "$ClusterName.yaml")) -PassThru | Out-Host
     $spec | New-KubeadmConfig -OutputDirectory $folder | Out-Host
 }
 finally {

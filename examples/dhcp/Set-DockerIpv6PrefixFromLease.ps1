@@ -20,6 +20,6 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$restart = @{ NoRestart = $NoRestart }
+$restart = @{ Restart = -not $NoRestart }
 if ($PidFile) { $restart.PidFile = $PidFile }
 Set-DockerIpv6Prefix -DelegatedPrefix $DelegatedPrefix -SubnetLength $SubnetLength -Index $Index -ConfigPath $ConfigPath -Confirm:$false @restart | Out-Host

@@ -23,7 +23,7 @@ Describe 'Ipv6Dind module' -Tag 'Module' {
     }
 
     It 'rejects a NAT64 prefix of the wrong length with InvalidNat64PrefixLength' {
-        { New-DindClusterSpec -Name lab -Nat64Prefix fd00:77:64::/80 -ErrorAction Stop } |
+        { New-DindClusterSpec -ClusterName lab -Nat64Prefix fd00:77:64::/80 -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidNat64PrefixLength,Ipv6Dind.Commands.NewDindClusterSpecCommand'
     }
 

@@ -92,7 +92,7 @@ public sealed partial class ImageBuilder
             }
             else
             {
-                _ctx.Log.Verbose(existing is null ? $"{reference} is missing." : force ? $"{reference} is rebuilt (-Force)." : $"{reference} has another recipe; rebuilding.");
+                _ctx.Log.Verbose(existing is null ? $"{reference} is missing." : force ? $"{reference} is rebuilt (-Rebuild)." : $"{reference} has another recipe; rebuilding.");
                 toBuild.Add((recipe, dockerfile, hash));
             }
         }

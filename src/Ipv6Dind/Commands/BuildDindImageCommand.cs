@@ -8,7 +8,7 @@ namespace Ipv6Dind.Commands;
 /// <summary>
 /// Builds the lab's images offline from Debian packages (debootstrap, docker import, then a Dockerfile per role):
 /// dns64 (bind9), nat64 (tayga), node (iproute2, CNI plugins, DNS tools). Images whose recipe has not changed are
-/// kept (-Force rebuilds). Nothing is ever pulled from a registry.
+/// kept (-Rebuild rebuilds). Nothing is ever pulled from a registry.
 /// </summary>
 // "Build" is an approved verb (VerbsLifecycle.Build) since PowerShell 6; PowerShellStandard 5.1 lacks the constant.
 [Cmdlet("Build", "DindImage", SupportsShouldProcess = true, DefaultParameterSetName = RoleSet)]
@@ -33,8 +33,10 @@ public sealed class BuildDindImageCommand : DindCmdlet
     [Parameter(ParameterSetName = KubernetesSet)]
     public string? KubernetesVersion { get; set; }
 
+    /// <summary>Rebuild the images even when their recipe has not changed. -Force is its old name (kept as an alias).</summary>
     [Parameter]
-    public SwitchParameter Force { get; set; }
+    [Alias("Force")]
+    public SwitchParameter Rebuild { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -46,16 +48,16 @@ public sealed class BuildDindImageCommand : DindCmdlet
             RunAsync(async ctx =>
             {
                 using var docker = DockerApi.Connect();
-                Emit(await new ImageBuilder(docker, ctx).EnsureKubernetesNodeImageAsync(path, KubernetesVersion, Force).ConfigureAwait(false));
+                Emit(await new ImageBuilder(docker, ctx).EnsureKubernetesNodeImageAsync(path, KubernetesVersion, Rebuild).ConfigureAwait(false));
             });
             return;
         }
-        if (!ShouldProcess(string.Join(", ", Role.Select(ImageBuilder.ReferenceFor)), Force ? "Rebuild the images" : "Build the images that are missing or out of date"))
+        if (!ShouldProcess(string.Join(", ", Role.Select(ImageBuilder.ReferenceFor)), Rebuild ? "Rebuild the images" : "Build the images that are missing or out of date"))
             return;
         RunAsync(async ctx =>
         {
             using var docker = DockerApi.Connect();
-            foreach (var image in await new ImageBuilder(docker, ctx).EnsureImagesAsync(Role, Force).ConfigureAwait(false))
+            foreach (var image in await new ImageBuilder(docker, ctx).EnsureImagesAsync(Role, Rebuild).ConfigureAwait(false))
                 Emit(image);
         });
     }

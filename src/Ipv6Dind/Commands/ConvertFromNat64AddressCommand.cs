@@ -13,14 +13,14 @@ public sealed class ConvertFromNat64AddressCommand : DindCmdlet
     public string[] IPv6Address { get; set; } = Array.Empty<string>();
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Nat64Prefix")]
-    public string Prefix { get; set; } = Nat64Conversion.DefaultPrefix;
+    [Alias("Prefix")]
+    public string Nat64Prefix { get; set; } = Nat64Conversion.DefaultPrefix;
 
     protected override void ProcessRecord()
     {
         foreach (var address in IPv6Address)
         {
-            try { WriteObject(Nat64Conversion.ToIpv4(address, Prefix)); }
+            try { WriteObject(Nat64Conversion.ToIpv4(address, Nat64Prefix)); }
             catch (DindException ex) when (ex.ErrorId is ErrorIds.InvalidIPv6Address or ErrorIds.AddressOutsideNat64Prefix) { WriteDindError(ex); }
             catch (DindException ex) { ThrowDindError(ex); }
         }

@@ -13,14 +13,14 @@ public sealed class ConvertToNat64AddressCommand : DindCmdlet
     public string[] IPv4Address { get; set; } = Array.Empty<string>();
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Nat64Prefix")]
-    public string Prefix { get; set; } = Nat64Conversion.DefaultPrefix;
+    [Alias("Prefix")]
+    public string Nat64Prefix { get; set; } = Nat64Conversion.DefaultPrefix;
 
     protected override void ProcessRecord()
     {
         foreach (var address in IPv4Address)
         {
-            try { WriteObject(Nat64Conversion.ToIpv6(address, Prefix)); }
+            try { WriteObject(Nat64Conversion.ToIpv6(address, Nat64Prefix)); }
             catch (DindException ex) when (ex.ErrorId == ErrorIds.InvalidIPv4Address) { WriteDindError(ex); }
             catch (DindException ex) { ThrowDindError(ex); }
         }

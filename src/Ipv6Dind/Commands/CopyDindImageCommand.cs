@@ -10,17 +10,17 @@ namespace Ipv6Dind.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Copy, "DindImage", SupportsShouldProcess = true)]
 [OutputType(typeof(DindNode))]
-public sealed class CopyDindImageCommand : LabCmdlet
+public sealed class CopyDindImageCommand : ClusterLockCmdlet
 {
     /// <summary>Image references present in the host's Docker (docker images).</summary>
-    [Parameter(Mandatory = true, Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string[] Image { get; set; } = Array.Empty<string>();
-
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string[] Image { get; set; } = Array.Empty<string>();
 
     /// <summary>Only these nodes (default: every node).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]

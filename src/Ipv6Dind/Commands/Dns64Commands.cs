@@ -23,7 +23,7 @@ public sealed class GetDns64Command : LabCmdlet
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "Dns64", SupportsShouldProcess = true)]
 [OutputType(typeof(Dns64Settings))]
-public sealed class SetDns64Command : LabCmdlet
+public sealed class SetDns64Command : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
@@ -34,25 +34,26 @@ public sealed class SetDns64Command : LabCmdlet
     public SwitchParameter AllowAaaa { get; set; }
 
     [Parameter]
-    public string[]? Upstream { get; set; }
+    [Alias("Upstream")]
+    public string[]? Dns64Upstream { get; set; }
 
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
-        if (Upstream is not null) Invoke(() => LabInput.Upstreams(Upstream));
+        if (Dns64Upstream is not null) Invoke(() => LabInput.Upstreams(Dns64Upstream, nameof(Dns64Upstream)));
         bool? aaaa = MyInvocation.BoundParameters.ContainsKey(nameof(AllowAaaa)) ? AllowAaaa.IsPresent : null;
-        if (aaaa is null && Upstream is null)
+        if (aaaa is null && Dns64Upstream is null)
         {
-            WriteWarning("Nothing to change: give -AllowAaaa (or -AllowAaaa:$false) and/or -Upstream.");
+            WriteWarning("Nothing to change: give -AllowAaaa (or -AllowAaaa:$false) and/or -Dns64Upstream.");
             return;
         }
         var what = string.Join("; ", new[]
         {
             aaaa is null ? null : aaaa.Value ? "use real AAAA records and add the host's AAAA-mode rules" : "force synthesis and remove the host's AAAA-mode rules",
-            Upstream is null ? null : $"forward to {string.Join(", ", Upstream)}",
+            Dns64Upstream is null ? null : $"forward to {string.Join(", ", Dns64Upstream)}",
         }.Where(x => x is not null));
         if (!ShouldProcess(ClusterName, what)) return;
-        var upstream = Upstream;
+        var upstream = Dns64Upstream;
         RunLab(async lab => Emit(await lab.SetDns64Async(ClusterName, aaaa, upstream).ConfigureAwait(false)));
     }
 }
@@ -60,7 +61,7 @@ public sealed class SetDns64Command : LabCmdlet
 /// <summary>Moves a lab to another NAT64 prefix: tayga and bind9 are re-rendered and every node re-routed.</summary>
 [Cmdlet(VerbsCommon.Set, "Nat64Prefix", SupportsShouldProcess = true)]
 [OutputType(typeof(DindCluster))]
-public sealed class SetNat64PrefixCommand : LabCmdlet
+public sealed class SetNat64PrefixCommand : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
@@ -68,13 +69,13 @@ public sealed class SetNat64PrefixCommand : LabCmdlet
     public string ClusterName { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
-    [Alias("Nat64Prefix")]
-    public string Prefix { get; set; } = "";
+    [Alias("Prefix")]
+    public string Nat64Prefix { get; set; } = "";
 
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
-        var parsed = Invoke(() => Core.Addressing.Nat64Conversion.ParseNat64Prefix(Prefix));
+        var parsed = Invoke(() => Core.Addressing.Nat64Conversion.ParseNat64Prefix(Nat64Prefix));
         if (!ShouldProcess(ClusterName, $"Move NAT64 and DNS64 synthesis to {parsed} and re-route every node")) return;
         RunLab(async lab => Emit(await lab.SetNat64PrefixAsync(ClusterName, parsed.ToString()).ConfigureAwait(false)));
     }

@@ -36,8 +36,9 @@ public abstract class DockerDaemonCmdlet : DindCmdlet
 
     /// <summary>How long to wait for dockerd to stop and to answer again.</summary>
     [Parameter]
+    [Alias("TimeoutSeconds")]
     [ValidateRange(1, 3600)]
-    public int TimeoutSeconds { get; set; } = 60;
+    public int TimeoutSec { get; set; } = 60;
 
     protected DockerRestartOptions RestartOptions()
     {
@@ -50,7 +51,7 @@ public abstract class DockerDaemonCmdlet : DindCmdlet
             DaemonCommand = DaemonCommand,
             LogFile = DaemonLogPath,
             DockerHost = DockerHost,
-            Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
         };
     }
 

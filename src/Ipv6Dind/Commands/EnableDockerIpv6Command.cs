@@ -14,8 +14,8 @@ public sealed class EnableDockerIpv6Command : DockerDaemonCmdlet
 {
     /// <summary>fixed-cidr-v6: the default bridge's IPv6 prefix, /80 or shorter.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("FixedCidrV6")]
-    public string Prefix { get; set; } = "";
+    [Alias("Prefix")]
+    public string FixedCidrV6 { get; set; } = "";
 
     /// <summary>Leave ip6tables off (dockerd then manages no IPv6 firewall rules).</summary>
     [Parameter]
@@ -31,7 +31,7 @@ public sealed class EnableDockerIpv6Command : DockerDaemonCmdlet
 
     protected override void ProcessRecord()
     {
-        var prefix = Invoke(() => DockerIpv6Prefix.Validate(Prefix));
+        var prefix = Invoke(() => DockerIpv6Prefix.Validate(FixedCidrV6));
         bool? masquerade = MyInvocation.BoundParameters.ContainsKey(nameof(Masquerade)) ? Masquerade.IsPresent : null;
         if (masquerade == true && !DockerIpv6Prefix.IsUla(prefix))
             ThrowDindError(new DindException(ErrorIds.DockerMasqueradeNotUla, DindErrorCategory.InvalidArgument,

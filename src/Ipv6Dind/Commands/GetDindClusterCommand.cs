@@ -10,15 +10,15 @@ namespace Ipv6Dind.Commands;
 public sealed class GetDindClusterCommand : LabCmdlet
 {
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("ClusterName")]
+    [Alias("Name")]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
-    public string[]? Name { get; set; }
+    public string[]? ClusterName { get; set; }
 
     protected override void ProcessRecord()
     {
-        var names = Name ?? Array.Empty<string>();
-        foreach (var name in names) Invoke(() => LabInput.ClusterNamePattern(name));
+        var names = ClusterName ?? Array.Empty<string>();
+        foreach (var name in names) Invoke(() => LabInput.ClusterNamePattern(name, nameof(ClusterName)));
         var missing = new List<string>();
         RunLab(async lab =>
         {
@@ -30,6 +30,6 @@ public sealed class GetDindClusterCommand : LabCmdlet
         // A literal name that matches nothing is a non-terminating error, as in Get-Process -Name: the others are still listed.
         foreach (var name in missing)
             WriteDindError(new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
-                $"Name: there is no cluster named '{name}'.", name, "Name", "Get-DindCluster without a name lists them all."));
+                $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster without a name lists them all."));
     }
 }

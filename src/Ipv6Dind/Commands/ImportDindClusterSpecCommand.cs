@@ -36,7 +36,8 @@ public sealed class ImportDindClusterSpecCommand : DindCmdlet
 
     /// <summary>Overrides the cluster name the source gives (or implies).</summary>
     [Parameter]
-    public string? Name { get; set; }
+    [Alias("Name")]
+    public string? ClusterName { get; set; }
 
     [Parameter]
     public SwitchParameter SkipHostCheck { get; set; }
@@ -51,13 +52,13 @@ public sealed class ImportDindClusterSpecCommand : DindCmdlet
                 if (entry.Key?.ToString() is { } key && entry.Value?.ToString() is { } value)
                     variables[key] = value;
             WriteVerbose($"Reading kubeadm-dind-cluster settings from {(Environment is null ? "the process environment" : "-Environment")} ({variables.Count} variables).");
-            result = Invoke(() => KdcEnvironmentImporter.Import(variables, Name));
+            result = Invoke(() => KdcEnvironmentImporter.Import(variables, ClusterName));
         }
         else
         {
             var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(Path)));
             WriteVerbose($"Reading spec file {path} (format {Format}).");
-            result = Invoke(() => SpecFiles.Read(path, Format, Name));
+            result = Invoke(() => SpecFiles.Read(path, Format, ClusterName));
         }
         foreach (var warning in result.Warnings)
             WriteWarning(warning);

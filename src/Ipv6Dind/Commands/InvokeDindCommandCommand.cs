@@ -10,6 +10,7 @@ namespace Ipv6Dind.Commands;
 public sealed class InvokeDindCommandCommand : LabCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 

@@ -7,10 +7,11 @@ namespace Ipv6Dind.Commands;
 /// Base of the cmdlets that create nodes (New-DindCluster, Reset-DindCluster, Add-DindNode): the parameters that
 /// bound how they run, and the one place that turns them into <see cref="LabOptions"/>.
 /// </summary>
-public abstract class LabBuildCmdlet : LabCmdlet
+public abstract class LabBuildCmdlet : ClusterLockCmdlet
 {
     /// <summary>Seconds the nodes may take to become Ready and CoreDNS available after kubeadm (then: a clear error and a rollback).</summary>
     [Parameter]
+    [Alias("TimeoutSeconds")]
     [ValidateRange(5, 7200)]
     public int TimeoutSec { get; set; } = (int)new LabOptions().KubernetesReadyTimeout.TotalSeconds;
 
@@ -18,11 +19,6 @@ public abstract class LabBuildCmdlet : LabCmdlet
     [Parameter]
     [ValidateRange(1, 64)]
     public int Parallelism { get; set; } = new LabOptions().Parallelism;
-
-    /// <summary>Seconds to wait for another run holding the cluster's lock before failing with ClusterLocked.</summary>
-    [Parameter]
-    [ValidateRange(0, 86400)]
-    public int LockTimeoutSec { get; set; } = (int)LabOptions.DefaultLockWait.TotalSeconds;
 
     /// <summary>
     /// The options of this run. Reset-DindCluster and Add-DindNode leave <paramref name="networkOnly"/> alone: whether

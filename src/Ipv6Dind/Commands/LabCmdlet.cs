@@ -18,8 +18,13 @@ public abstract class LabCmdlet : DindCmdlet
         RunAsync(async ctx =>
         {
             _docker ??= DockerApi.Connect();
-            await work(new DindLab(_docker, ctx)).ConfigureAwait(false);
+            var lab = new DindLab(_docker, ctx);
+            Configure(lab);
+            await work(lab).ConfigureAwait(false);
         });
+
+    /// <summary>Settings of this invocation on the lab object (ClusterLockCmdlet: how long to wait for the cluster's lock).</summary>
+    protected virtual void Configure(DindLab lab) { }
 
     protected override void EndProcessing()
     {

@@ -16,9 +16,9 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
     private const string ParametersSet = "Parameters";
     private const string SpecSet = "Spec";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ParametersSet)]
-    [Alias("ClusterName")]
-    public string Name { get; set; } = "";
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ParametersSet)]
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
 
     [Parameter(ParameterSetName = ParametersSet)]
     [ValidateRange(1, int.MaxValue)]
@@ -75,7 +75,7 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
     {
         var spec = ParameterSetName == SpecSet ? Spec.Clone() : new DindClusterSpec
         {
-            ClusterName = Name,
+            ClusterName = ClusterName,
             Nodes = Nodes,
             Subnet = Subnet ?? "",
             Nat64Prefix = Nat64Prefix ?? "",

@@ -16,8 +16,8 @@ namespace Ipv6Dind.Commands;
 public sealed class NewDindClusterSpecCommand : DindCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("ClusterName")]
-    public string Name { get; set; } = "";
+    [Alias("Name")]
+    public string ClusterName { get; set; } = "";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, int.MaxValue)]
@@ -75,7 +75,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
     {
         var input = new DindClusterSpec
         {
-            ClusterName = Name,
+            ClusterName = ClusterName,
             Nodes = Nodes,
             Subnet = Subnet ?? "",
             ManagementPrefix = ManagementPrefix ?? "",

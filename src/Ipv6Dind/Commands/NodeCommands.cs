@@ -14,17 +14,19 @@ public sealed class AddDindNodeCommand : LabBuildCmdlet
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
+    /// <summary>How many nodes to add. Not bound from the pipeline: a piped lab's Nodes (its size) must not become the number added.</summary>
     [Parameter(Position = 1)]
+    [Alias("Count")]
     [ValidateRange(1, 1021)]
-    public int Count { get; set; } = 1;
+    public int Nodes { get; set; } = 1;
 
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
-        if (!ShouldProcess(ClusterName, $"Add {Count} node(s)")) return;
+        if (!ShouldProcess(ClusterName, $"Add {Nodes} node(s)")) return;
         RunLab(async lab =>
         {
-            foreach (var node in await lab.AddNodesAsync(ClusterName, Count, BuildOptions()).ConfigureAwait(false))
+            foreach (var node in await lab.AddNodesAsync(ClusterName, Nodes, BuildOptions()).ConfigureAwait(false))
                 Emit(node);
         });
     }
@@ -33,9 +35,10 @@ public sealed class AddDindNodeCommand : LabBuildCmdlet
 /// <summary>Removes a node and the other nodes' routes to its pod prefix.</summary>
 [Cmdlet(VerbsCommon.Remove, "DindNode", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
-public sealed class RemoveDindNodeCommand : LabCmdlet
+public sealed class RemoveDindNodeCommand : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 

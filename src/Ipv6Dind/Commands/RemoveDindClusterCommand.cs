@@ -9,19 +9,19 @@ namespace Ipv6Dind.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "DindCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
-public sealed class RemoveDindClusterCommand : LabCmdlet
+public sealed class RemoveDindClusterCommand : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("ClusterName")]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
-    public string[] Name { get; set; } = Array.Empty<string>();
+    public string[] ClusterName { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()
     {
-        foreach (var name in Name)
+        foreach (var name in ClusterName)
         {
             if (Core.Addressing.SpecValidator.ClusterNameProblem(name) is { } problem)
-                ThrowDindError(new DindException(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, $"Name: {problem}", name, "Name",
+                ThrowDindError(new DindException(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, $"ClusterName: {problem}", name, "ClusterName",
                     "Give the name of a cluster (Get-DindCluster lists them)."));
             if (!ShouldProcess(name, "Remove the lab's containers, volumes, network and host rules"))
                 continue;

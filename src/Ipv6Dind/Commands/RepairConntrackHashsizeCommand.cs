@@ -28,7 +28,7 @@ public sealed class RepairConntrackHashsizeCommand : LabCmdlet
     public int CpuCount { get; set; } = Environment.ProcessorCount;
 
     /// <summary>A lab: set its kube-proxy's conntrack.maxPerCore to 0 when it is not, and probe the write inside one of its nodes.</summary>
-    [Parameter(ParameterSetName = ClusterSet, Mandatory = true)]
+    [Parameter(ParameterSetName = ClusterSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";

@@ -19,11 +19,19 @@ public sealed class ResetDindClusterCommand : LabBuildCmdlet
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
+    /// <summary>Emit the rebuilt lab (like Restart-Service, nothing without it).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
         if (!ShouldProcess(ClusterName, "Remove and re-create the cluster's nodes (and Kubernetes) with the same addresses; network, DNS64 and NAT64 stay"))
             return;
-        RunLab(async lab => Emit(await lab.ResetAsync(ClusterName, BuildOptions()).ConfigureAwait(false)));
+        RunLab(async lab =>
+        {
+            var cluster = await lab.ResetAsync(ClusterName, BuildOptions()).ConfigureAwait(false);
+            if (PassThru) Emit(cluster);
+        });
     }
 }

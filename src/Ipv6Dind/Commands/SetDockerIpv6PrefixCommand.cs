@@ -5,8 +5,8 @@ namespace Ipv6Dind.Commands;
 
 /// <summary>
 /// DHCPv6 prefix delegation: takes the delegated prefix (dhclient's $new_ip6_prefix), picks its -Index-th
-/// /-SubnetLength (default the first /80, as the seed's sipcalc hook), writes it as fixed-cidr-v6 and restarts dockerd
-/// only when that changed. A tagged MASQUERADE rule, if there is one, follows a ULA prefix and is removed for a global one.
+/// /-SubnetLength (default the first /80, as the seed's sipcalc hook), writes it as fixed-cidr-v6 and, with -Restart,
+/// restarts dockerd when that changed. A tagged MASQUERADE rule, if there is one, follows a ULA prefix and is removed for a global one.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "DockerIpv6Prefix", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(DockerIpv6Settings))]
@@ -23,8 +23,15 @@ public sealed class SetDockerIpv6PrefixCommand : DockerDaemonCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public long Index { get; set; }
 
-    /// <summary>Write daemon.json but do not restart dockerd.</summary>
+    /// <summary>Restart dockerd when daemon.json changed (as Enable-DockerIpv6 -Restart); without it dockerd is not restarted.</summary>
     [Parameter]
+    public SwitchParameter Restart { get; set; }
+
+    /// <summary>
+    /// Up to 0.3 this cmdlet restarted dockerd unless told -NoRestart; the module's one polarity is -Restart. Kept hidden so
+    /// scripts that pass it still run: it changes nothing (not restarting is the default now).
+    /// </summary>
+    [Parameter(DontShow = true)]
     public SwitchParameter NoRestart { get; set; }
 
     protected override void ProcessRecord()
@@ -37,7 +44,7 @@ public sealed class SetDockerIpv6PrefixCommand : DockerDaemonCmdlet
             Prefix = prefix,
             Ip6Tables = null,
             Masquerade = null,
-            Restart = !NoRestart,
+            Restart = Restart && !NoRestart,
             RestartOptions = RestartOptions(),
             DockerVersion = DockerVersion,
             DelegatedPrefix = DelegatedPrefix.Trim(),

@@ -7,12 +7,16 @@ namespace Ipv6Dind.Commands;
 /// <summary>Starts a stopped lab and re-applies what a restart loses (routes, resolvers, NAT64 device routes, host rules).</summary>
 [Cmdlet(VerbsLifecycle.Start, "DindCluster", SupportsShouldProcess = true)]
 [OutputType(typeof(DindCluster))]
-public sealed class StartDindClusterCommand : LabCmdlet
+public sealed class StartDindClusterCommand : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
+
+    /// <summary>Emit the started lab (like Start-Service, nothing without it).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -21,7 +25,7 @@ public sealed class StartDindClusterCommand : LabCmdlet
         RunLab(async lab =>
         {
             await lab.StartAsync(ClusterName).ConfigureAwait(false);
-            Emit((await lab.GetClustersAsync(ClusterName).ConfigureAwait(false)).Single());
+            if (PassThru) Emit((await lab.GetClustersAsync(ClusterName).ConfigureAwait(false)).Single());
         });
     }
 }
@@ -29,7 +33,7 @@ public sealed class StartDindClusterCommand : LabCmdlet
 /// <summary>Stops a lab's containers (nodes first); they keep their state for Start-DindCluster.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "DindCluster", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(DindCluster))]
-public sealed class StopDindClusterCommand : LabCmdlet
+public sealed class StopDindClusterCommand : ClusterLockCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]

@@ -11,7 +11,7 @@ namespace Ipv6Dind.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Sync, "DindRoute", SupportsShouldProcess = true, DefaultParameterSetName = "Nodes")]
 [OutputType(typeof(DindRoute))]
-public sealed class SyncDindRouteCommand : LabCmdlet
+public sealed class SyncDindRouteCommand : ClusterLockCmdlet
 {
     private readonly Dictionary<string, HashSet<string>?> _wanted = new(StringComparer.Ordinal);
 

@@ -22,7 +22,7 @@ public abstract class LabCompleter : IArgumentCompleter
 }
 
 /// <summary>
-/// Completes cluster names (Get-DindCluster -Name, Test-DindCluster -ClusterName, ...) from the labs Docker's labels
+/// Completes cluster names (the -ClusterName of every cmdlet that takes a lab) from the labs Docker's labels
 /// describe, within about two seconds.
 /// </summary>
 public sealed class ClusterNameCompleter : LabCompleter

@@ -164,7 +164,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
     private static Dictionary<string, object> NewParameters(string name, int nodes, string upstream) => new()
     {
-        ["Name"] = name,
+        ["ClusterName"] = name,
         ["Nodes"] = nodes,
         ["NetworkOnly"] = true,
         ["Dns64Upstream"] = new[] { upstream },
@@ -247,7 +247,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         const string name = "it-cc-stop-rm";
         var daemonId = await _f.DaemonIdAsync();
         var spec = new DindClusterSpec { ClusterName = name, Nodes = 1, Dns64Upstream = new[] { _f.Upstream } };
-        var remove = new Dictionary<string, object> { ["Name"] = new[] { name }, ["Confirm"] = false };
+        var remove = new Dictionary<string, object> { ["ClusterName"] = new[] { name }, ["Confirm"] = false };
         Task Arrange() => _f.Lab().CreateAsync(spec, new LabOptions { NetworkOnly = true });
         try
         {
@@ -304,7 +304,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         const string name = "it-cc-stop-dns";
         var daemonId = await _f.DaemonIdAsync();
         var spec = new DindClusterSpec { ClusterName = name, Nodes = 1, Dns64Upstream = new[] { _f.Upstream } };
-        var set = new Dictionary<string, object> { ["ClusterName"] = name, ["Upstream"] = new[] { OtherUpstream } };
+        var set = new Dictionary<string, object> { ["ClusterName"] = name, ["Dns64Upstream"] = new[] { OtherUpstream } };
         Task Arrange() => _f.Lab().CreateAsync(spec, new LabOptions { NetworkOnly = true });
         Task Restore() => _f.Lab().SetDns64Async(name, null, new[] { _f.Upstream });
         try

@@ -126,7 +126,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         var command = "@(" + string.Join(", ", _d.Argv.Select(a => $"'{a}'")) + ")";
         var pidBefore = _d.Pid;
 
-        var r = _ps.Run($"Set-DockerIpv6Prefix {delegated} -DaemonCommand {command} {DaemonArgs}");
+        var r = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -DaemonCommand {command} {DaemonArgs}");
         r.AssertSuccess();
         var s = r.Single<DockerIpv6Settings>();
         Assert.Equal(expected, s.FixedCidrV6);
@@ -136,7 +136,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         Assert.NotEqual(pidBefore, pidAfter);
         Assert.Contains(expected, (await DaemonIpv6Async()).BridgeSubnets);
 
-        var again = _ps.Run($"Set-DockerIpv6Prefix {delegated} -DaemonCommand {command} {DaemonArgs}");
+        var again = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -DaemonCommand {command} {DaemonArgs}");
         again.AssertSuccess();
         Assert.False(again.Single<DockerIpv6Settings>().Restarted);
         Assert.Equal(pidAfter, _d.Pid);

@@ -127,15 +127,15 @@ public sealed class LabOperationsTests
 
             // Invalid prefixes: refused with their own error ids, and nothing changes.
             var slash80 = SpecDefaults.Carve(subnet, 0x65, 80);
-            var bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Prefix {slash80}");
+            var bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {slash80}");
             Assert.StartsWith("InvalidNat64PrefixLength,", bad.ErrorId);
             var uBytes = newPrefix.Network.GetAddressBytes();
             uBytes[8] = 0x01; // bits 64-71: the RFC 6052 u octet
             var uOctet = $"{new IPAddress(uBytes)}/96";
-            bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Prefix {uOctet}");
+            bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {uOctet}");
             Assert.StartsWith("Nat64PrefixUOctetNotZero,", bad.ErrorId);
             var intoPods = SpecDefaults.Carve(subnet, SpecDefaults.PodSubnetId, 96); // inside the cluster's own pod prefix
-            bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Prefix {intoPods}");
+            bad = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {intoPods}");
             Assert.StartsWith("SubnetOverlap,", bad.ErrorId);
             var unchanged = GetCluster(name);
             Assert.Equal(before.Nat64Prefix, unchanged.Nat64Prefix);
@@ -144,7 +144,7 @@ public sealed class LabOperationsTests
             Assert.All(Routes(name), x => Assert.True(x.Present, x.ToString()));
 
             // The move.
-            var moved = _f.Ps.Run($"Set-Nat64Prefix {name} -Prefix {newPrefix}");
+            var moved = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {newPrefix}");
             moved.AssertSuccess();
             Assert.Equal(newPrefix.ToString(), moved.Single<DindCluster>().Nat64Prefix);
             var after = GetCluster(name);
@@ -229,7 +229,7 @@ public sealed class LabOperationsTests
             Assert.Equal(othersBefore, await OtherHostRulesAsync(name));
 
             // Changing the upstream (to the same resolver) keeps the lab working.
-            var upstream = _f.Ps.Run($"Set-Dns64 {name} -Upstream {OutsideWorld.ResolverAddress4}");
+            var upstream = _f.Ps.Run($"Set-Dns64 {name} -Dns64Upstream {OutsideWorld.ResolverAddress4}");
             upstream.AssertSuccess();
             var settings = upstream.Single<Dns64Settings>();
             Assert.Equal(new[] { OutsideWorld.ResolverAddress4 }, settings.Upstream);
@@ -253,7 +253,7 @@ public sealed class LabOperationsTests
             Assert.All(Nodes(name), n => Assert.NotEqual("running", n.State));
             Assert.False(_f.Ps.Run($"Get-Dns64 {name}").Single<Dns64Settings>().Running);
 
-            var started = _f.Ps.Run($"Start-DindCluster {name}");
+            var started = _f.Ps.Run($"Start-DindCluster {name} -PassThru");
             started.AssertSuccess();
             Assert.Equal("Running", started.Single<DindCluster>().State);
             Assert.Equal("Running", GetCluster(name).State);
@@ -283,7 +283,7 @@ public sealed class LabOperationsTests
             Assert.Contains(checks, c => c.Status == CheckStatus.Fail && c.Check == "ContainerRunning" && c.Target == victim.NodeName);
             Assert.DoesNotContain(checks, c => c.Status == CheckStatus.Fail && c.Check == "ContainerRunning" && c.Target != victim.NodeName);
 
-            var started = _f.Ps.Run($"Start-DindCluster {name}");
+            var started = _f.Ps.Run($"Start-DindCluster {name} -PassThru");
             started.AssertSuccess();
             Assert.Equal("Running", started.Single<DindCluster>().State);
             Assert.All(Routes(name), x => Assert.True(x.Present, x.ToString()));
@@ -362,7 +362,7 @@ public sealed class LabOperationsTests
         const string name = "it-ops-nodes";
         await WithClusterAsync(name, 2, "", _ =>
         {
-            var added = _f.Ps.Run($"Add-DindNode {name} -Count 2");
+            var added = _f.Ps.Run($"Add-DindNode {name} -Nodes 2");
             added.AssertSuccess();
             Assert.Equal(new[] { $"{name}-node-3", $"{name}-node-4" }, added.All<DindNode>().Select(n => n.NodeName).ToArray());
 

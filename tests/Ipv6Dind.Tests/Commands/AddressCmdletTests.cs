@@ -11,7 +11,7 @@ public sealed class AddressCmdletTests : IClassFixture<ModuleFixture>
     [Fact]
     public void ConvertsBothWaysThroughThePipeline()
     {
-        var r = _ps.Run("'198.51.100.80','198.51.100.53' | ConvertTo-Nat64Address -Prefix fd00:77:0:64::/96 | ConvertFrom-Nat64Address");
+        var r = _ps.Run("'198.51.100.80','198.51.100.53' | ConvertTo-Nat64Address -Nat64Prefix fd00:77:0:64::/96 | ConvertFrom-Nat64Address");
         r.AssertSuccess();
         var back = r.All<Nat64Address>().ToList();
         Assert.Equal(new[] { "198.51.100.80", "198.51.100.53" }, back.Select(b => b.IPv4Address));
@@ -36,10 +36,10 @@ public sealed class AddressCmdletTests : IClassFixture<ModuleFixture>
 
     [Theory]
     [InlineData("ConvertTo-Nat64Address 198.51.100", "InvalidIPv4Address")]
-    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Prefix fd00:77::/80", "InvalidNat64PrefixLength")]
-    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Prefix fd00:77:0:64:100::/96", "Nat64PrefixUOctetNotZero")]
-    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Prefix nonsense", "InvalidNat64Prefix")]
-    [InlineData("ConvertFrom-Nat64Address fd00:77::1 -Prefix 64:ff9b::/96", "AddressOutsideNat64Prefix")]
+    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Nat64Prefix fd00:77::/80", "InvalidNat64PrefixLength")]
+    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Nat64Prefix fd00:77:0:64:100::/96", "Nat64PrefixUOctetNotZero")]
+    [InlineData("ConvertTo-Nat64Address 198.51.100.80 -Nat64Prefix nonsense", "InvalidNat64Prefix")]
+    [InlineData("ConvertFrom-Nat64Address fd00:77::1 -Nat64Prefix 64:ff9b::/96", "AddressOutsideNat64Prefix")]
     [InlineData("ConvertFrom-Nat64Address 198.51.100.80", "InvalidIPv6Address")]
     [InlineData("Split-Ipv6Prefix fd00:77::/48 -SubnetLength 40", "InvalidSubnetLength")]
     [InlineData("Split-Ipv6Prefix fd00:77::1/48 -SubnetLength 64", "PrefixHostBitsSet")]

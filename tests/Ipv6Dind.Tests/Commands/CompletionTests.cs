@@ -55,7 +55,7 @@ public sealed class CompletionTests : IClassFixture<ModuleFixture>
             }
             """);
         // Names of clusters that do not exist yet, and specs (not labs), have nothing to complete from.
-        var exempt = new HashSet<string> { "New-DindCluster|Name", "New-DindClusterSpec|Name", "New-KubeadmConfig|NodeName" };
+        var exempt = new HashSet<string> { "New-DindCluster|ClusterName", "New-DindClusterSpec|ClusterName", "Import-DindClusterSpec|ClusterName", "New-KubeadmConfig|NodeName" };
         Assert.True(rows.Count >= 20, string.Join("\n", rows));
         foreach (var row in rows)
         {
@@ -66,8 +66,8 @@ public sealed class CompletionTests : IClassFixture<ModuleFixture>
             Assert.True(parts[2] == expected, $"{key} has '{parts[2]}', expected {expected}");
         }
         Assert.Contains("Invoke-DindCommand|NodeName|NodeNameCompleter", rows);
-        Assert.Contains("Get-DindCluster|Name|ClusterNameCompleter", rows);
-        Assert.Contains("Remove-DindCluster|Name|ClusterNameCompleter", rows);
+        Assert.Contains("Get-DindCluster|ClusterName|ClusterNameCompleter", rows);
+        Assert.Contains("Remove-DindCluster|ClusterName|ClusterNameCompleter", rows);
     }
 
     [Fact]

@@ -125,10 +125,10 @@ public sealed class HostCmdletTests : IClassFixture<ModuleFixture>, IDisposable
     [InlineData("Enable-DockerIpv6 fd00:d0c:1::1/64", "InvalidDockerIpv6Prefix")]
     [InlineData("Enable-DockerIpv6 nonsense", "InvalidDockerIpv6Prefix")]
     [InlineData("Enable-DockerIpv6 2001:db8:1::/64 -Masquerade", "DockerMasqueradeNotUla")]
-    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5678::/96 -NoRestart", "DelegatedPrefixTooSmall")]
-    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5678::/64 -SubnetLength 64 -Index 1 -NoRestart", "DelegatedPrefixTooSmall")]
-    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -SubnetLength 96 -NoRestart", "InvalidSubnetLength")]
-    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5601::/56 -NoRestart", "InvalidDockerIpv6Prefix")]
+    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5678::/96", "DelegatedPrefixTooSmall")]
+    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5678::/64 -SubnetLength 64 -Index 1", "DelegatedPrefixTooSmall")]
+    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -SubnetLength 96", "InvalidSubnetLength")]
+    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5601::/56", "InvalidDockerIpv6Prefix")]
     public void BadPrefixesAreRefusedBeforeAnythingIsWritten(string command, string errorId)
     {
         File.WriteAllText(Config, "{}");
@@ -163,7 +163,7 @@ public sealed class HostCmdletTests : IClassFixture<ModuleFixture>, IDisposable
     [Fact]
     public void SetDockerIpv6PrefixPicksTheFirst80AndChangesOnlyOnce()
     {
-        var r = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -NoRestart"));
+        var r = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56"));
         r.AssertSuccess();
         var s = r.Single<DockerIpv6Settings>();
         Assert.Equal("2001:db8:1234:5600::/80", s.FixedCidrV6);
@@ -171,7 +171,7 @@ public sealed class HostCmdletTests : IClassFixture<ModuleFixture>, IDisposable
         Assert.True(s.Changed);
         Assert.Equal("", s.BackupPath);   // there was no file before
 
-        var third = _ps.Run(Docker("Set-DockerIpv6Prefix -DelegatedPrefix 2001:db8:1234:5600::/56 -SubnetLength 64 -Index 2 -NoRestart"));
+        var third = _ps.Run(Docker("Set-DockerIpv6Prefix -DelegatedPrefix 2001:db8:1234:5600::/56 -SubnetLength 64 -Index 2"));
         Assert.Equal("2001:db8:1234:5602::/64", third.Single<DockerIpv6Settings>().FixedCidrV6);
     }
 
@@ -179,13 +179,26 @@ public sealed class HostCmdletTests : IClassFixture<ModuleFixture>, IDisposable
     public void SetDockerIpv6PrefixRestartsOnlyWhenChanged()
     {
         // First run: changed, and the restart has no daemon to act on: a clear error after the file was written.
-        var first = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56"));
+        var first = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -Restart"));
         Assert.StartsWith("DockerRestartFailed,", first.ErrorId);
         Assert.Contains("2001:db8:1234:5600::/80", File.ReadAllText(Config));
         // Same lease again: nothing changed, so no restart is attempted and there is no error.
-        var second = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56"));
+        var second = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -Restart"));
         second.AssertSuccess();
         Assert.False(second.Single<DockerIpv6Settings>().Restarted);
+    }
+
+    [Fact]
+    public void SetDockerIpv6PrefixRestartsOnlyWithRestartAndStillAcceptsTheOldNoRestart()
+    {
+        // The module's one polarity is -Restart (Enable-DockerIpv6 too); -NoRestart, the old opt-out, still binds and changes nothing.
+        var plain = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56"));
+        plain.AssertSuccess();
+        Assert.False(plain.Single<DockerIpv6Settings>().Restarted);
+        Assert.Contains(plain.Warnings, w => w.Contains("-Restart"));
+        var old = _ps.Run(Docker("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56 -SubnetLength 64 -NoRestart"));
+        old.AssertSuccess();
+        Assert.False(old.Single<DockerIpv6Settings>().Restarted);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class KubernetesCmdletTests : IClassFixture<ModuleFixture>
 
     [Theory]
     [InlineData("Reset-DindCluster lab -WhatIf")]
-    [InlineData("Copy-DindImage busybox:latest lab -WhatIf")]
+    [InlineData("Copy-DindImage lab busybox:latest -WhatIf")]
     [InlineData("Get-DindKubeconfig lab -Path ./never-written.conf -WhatIf")]
     [InlineData("Get-DindKubeconfig lab -Merge -SetCurrentContext -WhatIf")]
     [InlineData("New-DindCluster lab -Nodes 2 -NodeImage kindest/node:v1.31.2 -KubernetesVersion v1.31.2 -Cni ptp -TimeoutSec 60 -Dns64Upstream 198.51.100.53 -WhatIf")]
@@ -61,7 +61,7 @@ public sealed class KubernetesCmdletTests : IClassFixture<ModuleFixture>
     [Theory]
     [InlineData("Reset-DindCluster lab -Confirm:$false")]
     [InlineData("Get-DindKubeconfig lab")]
-    [InlineData("Copy-DindImage busybox:latest lab")]
+    [InlineData("Copy-DindImage lab busybox:latest")]
     public void DockerUnreachableIsAClearError(string script)
     {
         var r = WithoutDocker(script);

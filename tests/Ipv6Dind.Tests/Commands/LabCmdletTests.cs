@@ -29,7 +29,7 @@ public sealed class LabCmdletTests : IClassFixture<ModuleFixture>
     [InlineData("New-DindCluster lab -NetworkOnly -Nodes 2000", "NodeCountExceedsBridgePorts")]
     [InlineData("New-DindCluster lab -NetworkOnly -Dns64Upstream 127.0.0.1", "InvalidDns64Upstream")]
     [InlineData("Remove-DindCluster 'a;b' -Confirm:$false", "InvalidClusterName")]
-    [InlineData("Set-Nat64Prefix lab -Prefix fd00:77:64::/80 -Confirm:$false", "InvalidNat64PrefixLength")]
+    [InlineData("Set-Nat64Prefix lab -Nat64Prefix fd00:77:64::/80 -Confirm:$false", "InvalidNat64PrefixLength")]
     public void BadInputIsRefusedBeforeDockerIsAsked(string script, string errorId)
     {
         var r = WithoutDocker(script);

@@ -27,7 +27,7 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
     [Fact]
     public void NewSpecFillsTheDefaultLayoutFromTheName()
     {
-        var r = _ps.Run("New-DindClusterSpec -Name lab -Nodes 3 -Dns64Upstream 198.51.100.53");
+        var r = _ps.Run("New-DindClusterSpec -ClusterName lab -Nodes 3 -Dns64Upstream 198.51.100.53");
         r.AssertSuccess();
         var spec = r.Single<DindClusterSpec>();
         Assert.Equal("lab", spec.ClusterName);
@@ -87,25 +87,25 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
     }
 
     [Theory]
-    [InlineData("New-DindClusterSpec -Name 'Lab'", "InvalidClusterName")]
-    [InlineData("New-DindClusterSpec -Name 'a;rm -rf /'", "InvalidClusterName")]
-    [InlineData("New-DindClusterSpec -Name 'x$(id)'", "InvalidClusterName")]
-    [InlineData("New-DindClusterSpec -Name ('a' + [char]10 + 'b')", "InvalidClusterName")]
-    [InlineData("New-DindClusterSpec -Name '../etc'", "InvalidClusterName")]
-    [InlineData("New-DindClusterSpec -Name lab -Nodes 1022", "NodeCountExceedsBridgePorts")]
-    [InlineData("New-DindClusterSpec -Name lab -Subnet fd00:77::1/48", "PrefixHostBitsSet")]
-    [InlineData("New-DindClusterSpec -Name lab -Subnet 198.51.100.0/24", "InvalidSubnet")]
-    [InlineData("New-DindClusterSpec -Name lab -Nat64Prefix fd00:77:64::/80", "InvalidNat64PrefixLength")]
-    [InlineData("New-DindClusterSpec -Name lab -Nat64Prefix fd00:77:64:ff9b:ff00::/96", "Nat64PrefixUOctetNotZero")]
-    [InlineData("New-DindClusterSpec -Name lab -ServicePrefix fd00:77:30::/100", "ServicePrefixTooLarge")]
-    [InlineData("New-DindClusterSpec -Name lab -Subnet fd00:77::/48 -ServicePrefix fd00:77:0:10::/112", "SubnetOverlap")]
-    [InlineData("New-DindClusterSpec -Name lab -PodPrefix fd00:77:40::/56 -PodNodePrefixLength 80", "PodNodeMaskDifferenceTooLarge")]
-    [InlineData("New-DindClusterSpec -Name lab -Cni calico -CalicoBlockSize 112", "InvalidCalicoBlockSize")]
-    [InlineData("New-DindClusterSpec -Name lab -Dns64Upstream 127.0.0.1", "InvalidDns64Upstream")]
-    [InlineData("New-DindClusterSpec -Name lab -Nat64Pool 198.18.0.0/30", "Nat64PoolTooSmall")]
-    [InlineData("New-DindClusterSpec -Name lab -Nat64Pool 198.51.100.0/24 -Dns64Upstream 198.51.100.53", "Nat64PoolOverlapsDestination")]
-    [InlineData("New-DindClusterSpec -Name lab -KubernetesVersion 1.19", "UnsupportedKubernetesVersion")]
-    [InlineData("New-DindClusterSpec -Name lab -KubernetesVersion latest", "InvalidKubernetesVersion")]
+    [InlineData("New-DindClusterSpec -ClusterName 'Lab'", "InvalidClusterName")]
+    [InlineData("New-DindClusterSpec -ClusterName 'a;rm -rf /'", "InvalidClusterName")]
+    [InlineData("New-DindClusterSpec -ClusterName 'x$(id)'", "InvalidClusterName")]
+    [InlineData("New-DindClusterSpec -ClusterName ('a' + [char]10 + 'b')", "InvalidClusterName")]
+    [InlineData("New-DindClusterSpec -ClusterName '../etc'", "InvalidClusterName")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Nodes 1022", "NodeCountExceedsBridgePorts")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Subnet fd00:77::1/48", "PrefixHostBitsSet")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Subnet 198.51.100.0/24", "InvalidSubnet")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Nat64Prefix fd00:77:64::/80", "InvalidNat64PrefixLength")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Nat64Prefix fd00:77:64:ff9b:ff00::/96", "Nat64PrefixUOctetNotZero")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -ServicePrefix fd00:77:30::/100", "ServicePrefixTooLarge")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Subnet fd00:77::/48 -ServicePrefix fd00:77:0:10::/112", "SubnetOverlap")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -PodPrefix fd00:77:40::/56 -PodNodePrefixLength 80", "PodNodeMaskDifferenceTooLarge")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Cni calico -CalicoBlockSize 112", "InvalidCalicoBlockSize")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Dns64Upstream 127.0.0.1", "InvalidDns64Upstream")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Nat64Pool 198.18.0.0/30", "Nat64PoolTooSmall")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -Nat64Pool 198.51.100.0/24 -Dns64Upstream 198.51.100.53", "Nat64PoolOverlapsDestination")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -KubernetesVersion 1.19", "UnsupportedKubernetesVersion")]
+    [InlineData("New-DindClusterSpec -ClusterName lab -KubernetesVersion latest", "InvalidKubernetesVersion")]
     public void BadInputGetsItsStableErrorId(string script, string errorId)
     {
         var r = _ps.Run(script);
@@ -117,7 +117,7 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
     [Fact]
     public void ErrorRecordsCarryCategoryTargetAndWhatWouldBeValid()
     {
-        var r = _ps.Run("New-DindClusterSpec -Name lab -Nat64Prefix fd00:77:64::/80");
+        var r = _ps.Run("New-DindClusterSpec -ClusterName lab -Nat64Prefix fd00:77:64::/80");
         var error = r.Error;
         Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
         Assert.Equal("fd00:77:64::/80", error.TargetObject);
@@ -136,9 +136,9 @@ public sealed class SpecCmdletTests : IClassFixture<ModuleFixture>
                 .FirstOrDefault()
             : null;
         if (hostRange is null) return; // a host without a global IPv6 /64: nothing to collide with
-        var r = _ps.Run($"New-DindClusterSpec -Name lab -ManagementPrefix {hostRange}");
+        var r = _ps.Run($"New-DindClusterSpec -ClusterName lab -ManagementPrefix {hostRange}");
         Assert.Equal("SubnetOverlapsHost,Ipv6Dind.Commands.NewDindClusterSpecCommand", r.ErrorId);
-        var skipped = _ps.Run($"New-DindClusterSpec -Name lab -ManagementPrefix {hostRange} -SkipHostCheck");
+        var skipped = _ps.Run($"New-DindClusterSpec -ClusterName lab -ManagementPrefix {hostRange} -SkipHostCheck");
         skipped.AssertSuccess();
     }
 }
