@@ -31,6 +31,14 @@ Describe 'On a 1-node network lab' -Tag Docker {
         $found[0].ToolTip | Should -BeLike "${script:Node}: ControlPlane, running, fd*"
     }
 
+    It 'binds the lab from Get-DindCluster by its ClusterName into Get-DindNode and Get-DindRoute' {
+        $lab = Get-DindCluster $script:Name
+        @($lab | Get-DindNode -ErrorAction Stop).NodeName | Should -Be @($script:Node)
+        $routes = @($lab | Get-DindRoute -ErrorAction Stop)
+        $routes.Count | Should -BeGreaterThan 0
+        @($routes.ClusterName | Sort-Object -Unique) | Should -Be @($script:Name)
+    }
+
     It 'enumerates IPv6Address over the nodes Get-DindNode returns' {
         $nodes = @(Get-DindNode $script:Name)
         $nodes.IPv6Address | Should -Match '^fd[0-9a-f]{2}:'

@@ -262,19 +262,4 @@ Describe 'Pipeline binding by property name (no Docker)' {
     }
 }
 
-# Reads only (no -WhatIf needed): the labs on the real daemon, if any. It asks Docker, so it runs only when asked
-# (IPV6DIND_PWSH_DOCKER=1), e.g. under a Docker daemon shared with other runs:
-#   IPV6DIND_PWSH_DOCKER=1 flock /tmp/ipv6dind-docker.lock dotnet pwsh -NoProfile -File tests/pwsh/Invoke-PwshTests.ps1 -Path tests/pwsh/ParameterConvention.Tests.ps1 -Tag Docker
-Describe 'Pipeline binding against Docker' -Tag Docker -Skip:($env:IPV6DIND_PWSH_DOCKER -ne '1') {
-    BeforeAll { $script:Bindings = 'ParameterBindingException|InputObjectNotBound|MissingMandatoryParameter|AmbiguousParameterSet|NamedParameterNotFound|ParameterArgumentTransformationError' }
-    It 'Get-DindCluster | Get-DindNode and | Get-DindRoute bind a lab by its ClusterName' {
-        # Other runs may share the daemon and change their labs meanwhile: one running lab, and only binding is judged.
-        $one = try { Get-DindCluster -ErrorAction Stop | Where-Object { $_.State -eq 'Running' -and $_.Nodes -gt 0 } | Select-Object -First 1 } catch { $null }
-        if (-not $one) { Set-ItResult -Skipped -Because 'no Docker, or no running lab on it'; return }
-        $e1 = $e2 = $null
-        $nodes = @(try { $one | Get-DindNode -ErrorAction SilentlyContinue -ErrorVariable e1 } catch { $e1 = @($_) })
-        try { $null = $one | Get-DindRoute -ErrorAction SilentlyContinue -ErrorVariable e2 } catch { $e2 = @($_) }
-        @(@($e1) + @($e2) | Where-Object { $_ -and "$($_.FullyQualifiedErrorId)" -match $Bindings }) | Should -BeNullOrEmpty
-        if ($nodes.Count -gt 0) { @($nodes | ForEach-Object ClusterName | Sort-Object -Unique) | Should -BeExactly @($one.ClusterName) }
-    }
-}
+# Binding against a real lab (Get-DindCluster <lab> | Get-DindNode / Get-DindRoute) is in OutputLab.Tests.ps1.

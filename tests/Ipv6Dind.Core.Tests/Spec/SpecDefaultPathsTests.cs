@@ -38,7 +38,7 @@ public class SpecDefaultPathsTests
         Assert.Equal(SpecDefaults.DefaultCni, viaNewDindCluster.Cni);
         // And the address plans agree too.
         static IEnumerable<string> Rows(DindClusterSpec spec) =>
-            AddressPlanner.Rows(AddressPlanner.Plan(spec, Environment)).Select(r => $"{r.Role} {r.Name} {r.Address} {r.Prefix}");
+            AddressPlanner.Rows(AddressPlanner.Plan(spec, Environment)).Select(r => $"{r.Role} {r.Name} {r.IPAddress} {r.Prefix}");
         Assert.Equal(Rows(viaNewDindClusterSpec), Rows(viaNewDindCluster));
     }
 
