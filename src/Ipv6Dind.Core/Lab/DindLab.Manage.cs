@@ -129,23 +129,41 @@ public sealed partial class DindLab
         // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
         var comment = await HostRuleCommentAsync(cluster).ConfigureAwait(false) ?? throw ClusterNotFound(cluster);
-        if (addedRules)
-        {
-            RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
-            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-        }
+        if (addedRules) RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
+        Dns64Settings result;
+        var replaced = false;
         try
         {
+            // Inside the undoable part: a failure (or a lost answer) after some of the rules leaves none of them.
+            if (addedRules) await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
             await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
+            replaced = true;
+            // Read back inside the undoable part too: a failure to read the answer restores the old settings rather
+            // than report an error with the new ones in place.
+            result = await GetDns64Async(cluster).ConfigureAwait(false);
+            // A Ctrl-C that came with the last step still counts: the old settings or the new ones, never "stopped"
+            // with the new ones in place.
+            Ct.ThrowIfCancellationRequested();
         }
-        catch when (addedRules)
+        catch (Exception ex)
         {
-            await _firewall.RemoveByCommentAsync(comment, CancellationToken.None).ConfigureAwait(false);
+            var undo = new DindLab(_docker, _ctx with { Cancellation = CancellationToken.None }, _firewall);
+            if (replaced)
+            {
+                Log.Warning($"Set-Dns64 '{cluster}' failed or was stopped after the new DNS64 was up ({ex.Message}); restoring the previous one.");
+                var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+                await undo.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: false).ConfigureAwait(false);
+            }
+            if (addedRules)
+            {
+                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await _firewall.RemoveByCommentAsync(comment, budget.Token).ConfigureAwait(false);
+            }
             throw;
         }
         if (!spec.AllowAaaa && info.AllowAaaa && DockerIsLocal)
             Log.Verbose($"Removed {await _firewall.RemoveByCommentAsync(comment, Ct).ConfigureAwait(false)} host rule(s) of AAAA mode.");
-        return await GetDns64Async(cluster).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>
