@@ -33,8 +33,16 @@ param(
 )
 
 BeforeDiscovery {
+    # The module: the one loaded, else $env:IPV6DIND_MODULE (never silently another one when it is set), else by name.
     if (-not (Get-Command Test-DindCluster -ErrorAction SilentlyContinue)) {
-        Import-Module $(if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }) -ErrorAction Stop
+        $module = if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }
+        try {
+            Import-Module $module -ErrorAction Stop
+        }
+        catch {
+            $from = if ($env:IPV6DIND_MODULE) { "from IPV6DIND_MODULE=$($env:IPV6DIND_MODULE)" } else { 'by name (IPV6DIND_MODULE is not set)' }
+            throw "The Ipv6Dind module could not be imported ${from}: $($_.Exception.Message) Set IPV6DIND_MODULE to its manifest (out/Ipv6Dind/Ipv6Dind.psd1 after dotnet build Ipv6Dind.sln -c Release) or install it where Import-Module Ipv6Dind finds it."
+        }
     }
 
     # The facts, gathered once: the lab as Docker's labels describe it, and every check.
