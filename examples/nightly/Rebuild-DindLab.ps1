@@ -206,7 +206,8 @@ try {
                 'or install it where Import-Module Ipv6Dind finds it ($env:PSModulePath).')
             throw [System.Management.Automation.ErrorRecord]::new($exception, 'ModuleNotFound', 'ObjectNotFound', $module)
         }
-        Write-RebuildLog "module: $((Get-Module Ipv6Dind).Path)"
+        $loaded = Get-Module Ipv6Dind
+        Write-RebuildLog "module: Ipv6Dind $($loaded.Version) from $($loaded.ModuleBase)"
     }
     $existing = @(Get-DindCluster | Where-Object ClusterName -EQ $ClusterName)
     if ($existing.Count -gt 0) {
