@@ -46,7 +46,11 @@ BeforeDiscovery {
     }
 
     # The facts, gathered once: the lab as Docker's labels describe it, and every check.
-    $cluster = Get-DindCluster -Name $ClusterName -ErrorAction SilentlyContinue
+    # Docker unreachable is a terminating error: kept, so that the first test fails with it (not the discovery).
+    $cluster = $null
+    $gatherError = ''
+    try { $cluster = Get-DindCluster -Name $ClusterName -ErrorAction SilentlyContinue }
+    catch { $gatherError = $_.Exception.Message }
     $test = @{ ClusterName = $ClusterName }
     if ($ProbeName) { $test.ProbeName = $ProbeName }
     if ($ProbeUrl) { $test.ProbeUrl = $ProbeUrl }
@@ -91,7 +95,7 @@ BeforeDiscovery {
         @{ Name = 'Kubernetes'; Title = 'Kubernetes'; NotRunBecause = 'a network lab (-NetworkOnly) has no Kubernetes' }
         @{ Name = 'Other'; Title = 'Other checks'; NotRunBecause = 'every check belongs to an area above' }
     )
-    $lab = @(@{ ClusterName = $ClusterName; Cluster = $cluster; CheckCount = $results.Count })
+    $lab = @(@{ ClusterName = $ClusterName; Cluster = $cluster; CheckCount = $results.Count; GatherError = $gatherError })
 }
 
 BeforeAll {
@@ -105,7 +109,8 @@ BeforeAll {
 
 Describe 'Lab <ClusterName>' -Tag 'Lab' -ForEach $lab {
     It 'exists on this Docker host' {
-        $Cluster | Should -Not -BeNullOrEmpty -Because "Get-DindCluster lists the labs; New-DindCluster $ClusterName creates it"
+        $because = if ($GatherError) { "Get-DindCluster failed: $GatherError" } else { "Get-DindCluster lists the labs; New-DindCluster $ClusterName creates it" }
+        $Cluster | Should -Not -BeNullOrEmpty -Because $because
     }
 
     It 'has every container running' {

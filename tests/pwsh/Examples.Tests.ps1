@@ -81,4 +81,14 @@ Describe 'examples/pester/DindLab.Tests.ps1 imports the module' {
         $r.ExitCode | Should -BeGreaterThan 0
         "$($r.Output) $($r.ErrorText)" | Should -Match 'The Ipv6Dind module could not be imported by name'
     }
+
+    It 'fails its first test (not its discovery) with the reason when Docker does not answer' {
+        $command = "Import-Module '$PesterManifest'; " +
+        "`$r = Invoke-Pester -Container (New-PesterContainer -Path '$PesterSuite' -Data @{ ClusterName = 'nodocker' }) -PassThru -Output Detailed; " +
+        "'RESULT failed={0} containers-failed={1}' -f `$r.FailedCount, `$r.FailedContainersCount; exit (`$r.FailedCount + `$r.FailedContainersCount)"
+        $r = Invoke-Pwsh -ArgumentList @('-Command', $command) -Environment $ByName
+        $r.ExitCode | Should -BeGreaterThan 0
+        $r.Output | Should -Match 'RESULT failed=[1-9]\d* containers-failed=0'
+        $r.Output | Should -Match 'Get-DindCluster failed: Cannot reach the Docker daemon'
+    }
 }
