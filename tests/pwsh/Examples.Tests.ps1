@@ -12,7 +12,6 @@ BeforeAll {
     # No module anywhere: IPV6DIND_MODULE unset and a module path without it (pwsh adds only its own $PSHOME/Modules).
     $script:NoModule = @{ IPV6DIND_MODULE = $null; PSModulePath = (Join-Path $TestDrive 'empty-modules') }
     $script:ByName = @{ IPV6DIND_MODULE = $null; PSModulePath = $Built; DOCKER_HOST = $NoDocker }
-    $script:PesterManifest = Join-Path (Get-Module Pester).ModuleBase 'Pester.psd1'
 }
 
 Describe 'examples/nightly/Rebuild-DindLab.ps1 imports the module' {
@@ -74,21 +73,15 @@ Describe 'examples/quick-start.ps1 imports the module' {
 
 Describe 'examples/pester/DindLab.Tests.ps1 imports the module' {
     It 'fails its container with a clear message when the module is nowhere' {
-        $command = "Import-Module '$PesterManifest'; " +
-        "`$r = Invoke-Pester -Container (New-PesterContainer -Path '$PesterSuite' -Data @{ ClusterName = 'nomodule' }) -PassThru -Output Detailed; " +
-        "exit (`$r.FailedCount + `$r.FailedContainersCount)"
-        $r = Invoke-Pwsh -ArgumentList @('-Command', $command) -Environment $NoModule
+        $r = Invoke-NestedPester -Path $PesterSuite -Data @{ ClusterName = 'nomodule' } -Environment $NoModule
         $r.ExitCode | Should -BeGreaterThan 0
         "$($r.Output) $($r.ErrorText)" | Should -Match 'The Ipv6Dind module could not be imported by name'
     }
 
     It 'fails its first test (not its discovery) with the reason when Docker does not answer' {
-        $command = "Import-Module '$PesterManifest'; " +
-        "`$r = Invoke-Pester -Container (New-PesterContainer -Path '$PesterSuite' -Data @{ ClusterName = 'nodocker' }) -PassThru -Output Detailed; " +
-        "'RESULT failed={0} containers-failed={1}' -f `$r.FailedCount, `$r.FailedContainersCount; exit (`$r.FailedCount + `$r.FailedContainersCount)"
-        $r = Invoke-Pwsh -ArgumentList @('-Command', $command) -Environment $ByName
+        $r = Invoke-NestedPester -Path $PesterSuite -Data @{ ClusterName = 'nodocker' } -Environment $ByName
         $r.ExitCode | Should -BeGreaterThan 0
-        $r.Output | Should -Match 'RESULT failed=[1-9]\d* containers-failed=0'
+        $r.Output | Should -Match 'RESULT passed=\d+ failed=[1-9]\d* skipped=\d+ containers-failed=0'
         $r.Output | Should -Match 'Get-DindCluster failed: Cannot reach the Docker daemon'
     }
 }

@@ -52,6 +52,21 @@ function Invoke-Pwsh {
     Invoke-Child -FilePath ([Environment]::ProcessPath) -ArgumentList $all -Environment $Environment -WorkingDirectory $WorkingDirectory -TimeoutSec $TimeoutSec
 }
 
+function Invoke-NestedPester {
+    <#
+        Invoke-Pester in a child pwsh, as a user runs a suite: -Path and -Data make its container. The output ends
+        with a line "RESULT passed=N failed=N skipped=N containers-failed=N"; the exit code is failed + containers.
+    #>
+    param([Parameter(Mandatory)] [string] $Path, [hashtable] $Data = @{}, [hashtable] $Environment = @{})
+    $pester = Join-Path (Get-Module Pester).ModuleBase 'Pester.psd1'
+    $dataText = ($Data.Keys | ForEach-Object { "$_ = '$($Data[$_])'" }) -join '; '
+    $command = "Import-Module '$pester'; " +
+    "`$r = Invoke-Pester -Container (New-PesterContainer -Path '$Path' -Data @{ $dataText }) -Output Detailed -PassThru; " +
+    "'RESULT passed={0} failed={1} skipped={2} containers-failed={3}' -f `$r.PassedCount, `$r.FailedCount, `$r.SkippedCount, `$r.FailedContainersCount; " +
+    "exit (`$r.FailedCount + `$r.FailedContainersCount)"
+    Invoke-Pwsh -ArgumentList @('-Command', $command) -Environment $Environment
+}
+
 function Assert-LabHost {
     <# What every lab suite needs: root, a Docker daemon that answers, and the module's images (Build-DindImage). #>
     if ((id -u) -ne '0') { throw 'The lab suites need root (network namespaces, ip6tables): run them as tests/run does.' }
