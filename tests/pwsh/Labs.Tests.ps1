@@ -11,7 +11,7 @@ BeforeAll {
     Import-Module $env:IPV6DIND_MODULE -Force
     $script:Lab = 'lab'
     # Every lab a test here may create; AfterAll removes them all, whatever happened.
-    $script:Labs = @($Lab, 'nightly-new', 'nightly-bad', 'quickstart')
+    $script:Labs = @($Lab, 'nightly-new', 'nightly-spec', 'nightly-bad', 'quickstart')
     $script:Nightly = Join-Path $RepoRoot 'examples' 'nightly' 'Rebuild-DindLab.ps1'
     $script:Probes = @('-ProbeName', $OutsideName, '-ProbeUrl', $OutsideUrl)
 
@@ -134,6 +134,21 @@ Describe 'The examples against a real network lab' -Tag 'Lab' {
             }
             finally {
                 Remove-TestLab 'nightly-new'
+            }
+        }
+
+        It 'creates a lab from a spec file (-SpecPath): exit 0, the spec''s node count' {
+            $spec = Join-Path $TestDrive 'nightly-spec.yaml'
+            New-DindClusterSpec -Name 'nightly-spec' -Nodes 1 -Dns64Upstream $OutsideResolver | Export-DindClusterSpec -Path $spec
+            $log = Join-Path $TestDrive 'spec.log'
+            try {
+                $r = Invoke-Nightly (@('-ClusterName', 'nightly-spec', '-LogPath', $log, '-NetworkOnly', '-SpecPath', $spec) + $Probes)
+                $r.ExitCode | Should -Be 0 -Because "$($r.Output)`n$($r.ErrorText)"
+                Get-Content -Raw $log | Should -Match "no lab named 'nightly-spec': New-DindCluster from $([regex]::Escape($spec))"
+                (Get-DindCluster -Name 'nightly-spec').Nodes | Should -Be 1
+            }
+            finally {
+                Remove-TestLab 'nightly-spec'
             }
         }
 
