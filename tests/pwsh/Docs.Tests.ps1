@@ -9,7 +9,8 @@
 # says so right above it in the markdown: <!-- not-run: reason -->; in about_Ipv6Dind an example whose line carries
 # "# not-run: reason". Those are listed (one It each, passing, with the reason in its name), never silently dropped.
 # Blocks make and remove their own labs (named 'lab', as written); after each block the suite removes 'lab' again,
-# so one failing block does not fail the next.
+# so one failing block does not fail the next. What a block prints must not contain a failed check (a table row
+# "Fail ..." of Test-DindCluster or Test-DindHost): the README says every check passes against this outside world.
 
 BeforeDiscovery {
     $root = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path
@@ -105,6 +106,10 @@ Describe 'Documentation that runs' -Tag 'Lab', 'Docs' {
             Write-Host "$Source exit $($r.ExitCode) in $($r.Seconds) s"
             $r.ExitCode | Should -Be 0 -Because "the block at $Source printed:`n$($r.Output)`n$($r.ErrorText)"
             $r.ErrorText.Trim() | Should -BeNullOrEmpty -Because "the block at $Source wrote to stderr"
+            # The documented lab passes its checks: no CheckResult printed says Fail, in its table view (a row
+            # "Fail ...") or in the list view pwsh uses after another type's output ("Status : Fail").
+            $plain = $r.Output -replace "`e\[[0-9;]*m", ''
+            $plain | Should -Not -Match '(?m)^\s*(Fail\s|Status\s*:\s*Fail\b)' -Because "a check of the lab of $Source failed:`n$plain"
         }
         finally {
             if (Get-DindCluster -Name $Lab -ErrorAction SilentlyContinue) { Remove-TestLab $Lab }
