@@ -4,10 +4,13 @@
 
 .DESCRIPTION
     The README's walkthrough "From a fresh host to a validated lab" as a script. Each step says what it does; read
-    it first, then run it (pwsh, or the console host for machines without pwsh):
+    it first, then run it in pwsh (7.4 or later):
 
         pwsh ./examples/quick-start.ps1 -Dns64Upstream 198.51.100.53
-        dotnet run --project src/Ipv6Dind.Host -c Release -- -File examples/quick-start.ps1 -Keep
+        IPV6DIND_MODULE=$PWD/out/Ipv6Dind/Ipv6Dind.psd1 pwsh ./examples/quick-start.ps1 -Keep     # a build tree's module
+
+    It imports the module itself: the one already loaded, else $env:IPV6DIND_MODULE (a module manifest), else the
+    installed module by name (Import-Module Ipv6Dind).
 
     1. Test-DindHost       what this host lacks (IPv6, forwarding, swap, Docker, modules, conntrack, ...); stops
                            here when something fails, with each remedy
@@ -22,7 +25,9 @@
         pwsh ./examples/quick-start.ps1 -NodeImage kindest/node:v1.31.2 -Keep
         kubectl --context ipv6dind-quickstart get nodes -o wide
 
-    Works in pwsh and in the console host (no Select-Object, Format-* or Write-Host here: Out-Host and strings).
+    Exit codes: 0 every check passed (the lab was removed unless -Keep), 1 a host check failed (nothing was
+    created), 2 a lab check failed, 3 the module could not be imported; a failed bring-up ends the script with
+    its error (pwsh exits 1) after the cmdlet removed what it made.
 
 .EXAMPLE
     ./examples/quick-start.ps1 -Name try -Nodes 3 -Dns64Upstream 198.51.100.53 -Keep
@@ -42,6 +47,20 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+
+# 0. The module: the one loaded, else $env:IPV6DIND_MODULE (never silently another one when it is set), else by name.
+if (-not (Get-Module Ipv6Dind)) {
+    $module = if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }
+    try {
+        Import-Module $module -ErrorAction Stop
+    }
+    catch {
+        $from = if ($env:IPV6DIND_MODULE) { "from IPV6DIND_MODULE=$($env:IPV6DIND_MODULE)" } else { 'by name (IPV6DIND_MODULE is not set)' }
+        [Console]::Error.WriteLine("quick-start: the Ipv6Dind module could not be imported ${from}: $($_.Exception.Message)")
+        [Console]::Error.WriteLine('quick-start: set IPV6DIND_MODULE to its manifest (out/Ipv6Dind/Ipv6Dind.psd1 after dotnet build Ipv6Dind.sln -c Release) or install it where Import-Module Ipv6Dind finds it ($env:PSModulePath).')
+        exit 3
+    }
+}
 
 function Show-Step([string] $Text) { "`n==> $Text" | Out-Host }
 

@@ -12,8 +12,10 @@
     output gets only a short summary meant for a mail or the journal: one headline, one line per failed check
     with its remedy, the totals and where the log is.
 
-    Works in pwsh and in the module's console host (src/Ipv6Dind.Host), which has only PowerShell's core
-    cmdlets: hence .NET calls for files and dates, no Write-Host, Select-Object, Format-* or Join-Path.
+    The script imports the module itself: the one already loaded, else $env:IPV6DIND_MODULE (a module manifest,
+    e.g. a build tree's out/Ipv6Dind/Ipv6Dind.psd1, as examples/nightly/ipv6dind-rebuild.service sets it), else
+    the installed module by name (Import-Module Ipv6Dind, from $env:PSModulePath). When none imports, the summary
+    says so (ModuleNotFound) and the script exits 1, before anything else is asked.
 
     EXIT CODES
         0  rebuilt and every check passed (warnings allowed)
@@ -22,19 +24,20 @@
         2  rebuilt, but at least one Test-DindCluster check failed (or the checks could not run)
         3  busy: another run holds the cluster's lock (ClusterLocked) past -LockTimeoutSec, or created the lab
            while this one was about to (ClusterExists); nothing was changed
-    (pwsh and the console host exit 64 when their own command line is wrong, and the console host 130 after
-    Ctrl-C or SIGINT. Either way the log has no "finished" line for that run.)
+    (pwsh exits 64 when its own command line is wrong, before the script runs; a Ctrl-C or SIGINT stops the
+    running cmdlet, which rolls back what it made. Either way the log has no "finished" line for that run.)
 
     Dot-sourcing the script (. ./Rebuild-DindLab.ps1) only defines its functions; nothing runs. Tests use that
     for Format-RebuildSummary and Resolve-RebuildExitCode.
 
 .EXAMPLE
-    # A Kubernetes lab rebuilt every night (examples/nightly/ipv6dind-rebuild.timer runs this):
-    dotnet /opt/ipv6dind/src/Ipv6Dind.Host/bin/Release/net10.0/Ipv6Dind.Host.dll -NonInteractive `
+    # A Kubernetes lab rebuilt every night (examples/nightly/ipv6dind-rebuild.timer runs this), with the module
+    # of a build tree in /opt/ipv6dind:
+    IPV6DIND_MODULE=/opt/ipv6dind/out/Ipv6Dind/Ipv6Dind.psd1 pwsh -NoProfile -NonInteractive `
         -File /opt/ipv6dind/examples/nightly/Rebuild-DindLab.ps1 -ClusterName lab -Nodes 3 -NodeImage kindest/node:v1.31.2
 
 .EXAMPLE
-    # With pwsh, a network lab from a spec file, checks against your own IPv4-only web server:
+    # The installed module, a network lab from a spec file, checks against your own IPv4-only web server:
     pwsh -NoProfile -NonInteractive -File ./Rebuild-DindLab.ps1 -ClusterName lab -SpecPath /etc/ipv6dind/lab.yaml `
         -NetworkOnly -ProbeUrl http://intranet.example.test/ -LogPath /var/log/ipv6dind/lab.log
 #>
@@ -189,6 +192,23 @@ $results = @()
 
 Write-RebuildLog "start: $($MyInvocation.MyCommand.Path) on $([Environment]::MachineName), PowerShell $($PSVersionTable.PSVersion), pid $PID"
 try {
+    # The module: the one loaded, else $env:IPV6DIND_MODULE (never silently another one when it is set), else by name.
+    if (-not (Get-Module Ipv6Dind)) {
+        $module = if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }
+        try {
+            Import-Module $module -ErrorAction Stop
+        }
+        catch {
+            $from = if ($env:IPV6DIND_MODULE) { "from IPV6DIND_MODULE=$($env:IPV6DIND_MODULE)" } else { 'by name (IPV6DIND_MODULE is not set)' }
+            $exception = [System.IO.FileNotFoundException]::new(
+                "The Ipv6Dind module could not be imported $from`: $($_.Exception.Message) " +
+                'Set IPV6DIND_MODULE to its manifest (out/Ipv6Dind/Ipv6Dind.psd1 after dotnet build Ipv6Dind.sln -c Release) ' +
+                'or install it where Import-Module Ipv6Dind finds it ($env:PSModulePath).')
+            throw [System.Management.Automation.ErrorRecord]::new($exception, 'ModuleNotFound', 'ObjectNotFound', $module)
+        }
+        $loaded = Get-Module Ipv6Dind
+        Write-RebuildLog "module: Ipv6Dind $($loaded.Version) from $($loaded.ModuleBase)"
+    }
     $existing = @(Get-DindCluster | Where-Object ClusterName -EQ $ClusterName)
     if ($existing.Count -gt 0) {
         $action = 'Reset-DindCluster'
@@ -221,7 +241,7 @@ catch {
     $id = "$($_.FullyQualifiedErrorId)".Split(',')[0]
     # ClusterExists on New: another run created the lab between our look and our create (it held the lock).
     $outcome = if ($id -eq 'ClusterLocked' -or ($id -eq 'ClusterExists' -and $action -eq 'New-DindCluster')) { 'Busy' } else { 'Failed' }
-    Write-RebuildLog "ERROR ($(if ($action) { $action } else { 'Get-DindCluster' })): $rebuildError"
+    Write-RebuildLog "ERROR ($(if ($action) { $action } elseif ($id -eq 'ModuleNotFound') { 'Import-Module' } else { 'Get-DindCluster' })): $rebuildError"
     if ($_.ErrorDetails -and $_.ErrorDetails.RecommendedAction) { Write-RebuildLog "REMEDY: $($_.ErrorDetails.RecommendedAction)" }
 }
 $duration = [DateTime]::UtcNow - $started

@@ -33,12 +33,24 @@ param(
 )
 
 BeforeDiscovery {
+    # The module: the one loaded, else $env:IPV6DIND_MODULE (never silently another one when it is set), else by name.
     if (-not (Get-Command Test-DindCluster -ErrorAction SilentlyContinue)) {
-        Import-Module $(if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }) -ErrorAction Stop
+        $module = if ($env:IPV6DIND_MODULE) { $env:IPV6DIND_MODULE } else { 'Ipv6Dind' }
+        try {
+            Import-Module $module -ErrorAction Stop
+        }
+        catch {
+            $from = if ($env:IPV6DIND_MODULE) { "from IPV6DIND_MODULE=$($env:IPV6DIND_MODULE)" } else { 'by name (IPV6DIND_MODULE is not set)' }
+            throw "The Ipv6Dind module could not be imported ${from}: $($_.Exception.Message) Set IPV6DIND_MODULE to its manifest (out/Ipv6Dind/Ipv6Dind.psd1 after dotnet build Ipv6Dind.sln -c Release) or install it where Import-Module Ipv6Dind finds it."
+        }
     }
 
     # The facts, gathered once: the lab as Docker's labels describe it, and every check.
-    $cluster = Get-DindCluster -Name $ClusterName -ErrorAction SilentlyContinue
+    # Docker unreachable is a terminating error: kept, so that the first test fails with it (not the discovery).
+    $cluster = $null
+    $gatherError = ''
+    try { $cluster = Get-DindCluster -Name $ClusterName -ErrorAction SilentlyContinue }
+    catch { $gatherError = $_.Exception.Message }
     $test = @{ ClusterName = $ClusterName }
     if ($ProbeName) { $test.ProbeName = $ProbeName }
     if ($ProbeUrl) { $test.ProbeUrl = $ProbeUrl }
@@ -83,7 +95,7 @@ BeforeDiscovery {
         @{ Name = 'Kubernetes'; Title = 'Kubernetes'; NotRunBecause = 'a network lab (-NetworkOnly) has no Kubernetes' }
         @{ Name = 'Other'; Title = 'Other checks'; NotRunBecause = 'every check belongs to an area above' }
     )
-    $lab = @(@{ ClusterName = $ClusterName; Cluster = $cluster; CheckCount = $results.Count })
+    $lab = @(@{ ClusterName = $ClusterName; Cluster = $cluster; CheckCount = $results.Count; GatherError = $gatherError })
 }
 
 BeforeAll {
@@ -97,7 +109,8 @@ BeforeAll {
 
 Describe 'Lab <ClusterName>' -Tag 'Lab' -ForEach $lab {
     It 'exists on this Docker host' {
-        $Cluster | Should -Not -BeNullOrEmpty -Because "Get-DindCluster lists the labs; New-DindCluster $ClusterName creates it"
+        $because = if ($GatherError) { "Get-DindCluster failed: $GatherError" } else { "Get-DindCluster lists the labs; New-DindCluster $ClusterName creates it" }
+        $Cluster | Should -Not -BeNullOrEmpty -Because $because
     }
 
     It 'has every container running' {
