@@ -68,7 +68,7 @@ $plan = New-DindClusterSpec lab -Nodes 2 -Subnet fd00:77::/48 -Dns64Upstream 198
     ModuleBase = $module.ModuleBase
     Version    = "$($module.Version)"
     Commands   = @(Get-Command -Module Ipv6Dind | ForEach-Object Name | Sort-Object)
-    Nodes      = @($plan | Where-Object Role -in 'ControlPlane', 'Worker' | ForEach-Object { "$($_.Name) $($_.Address)" })
+    Nodes      = @($plan | Where-Object Role -in 'ControlPlane', 'Worker' | ForEach-Object { "$($_.Name) $($_.IPAddress)" })
     Nat64      = "$((ConvertTo-Nat64Address 198.51.100.80).IPv6Address)"
 } | ConvertTo-Json -Compress
 '@

@@ -24,7 +24,7 @@ Describe 'A command in a child pwsh (-Command)' {
             Case    = 'prints the address plan as a table on stdout and exits 0'
             Command = 'New-DindClusterSpec lab -Nodes 2 -Subnet fd00:77::/48 -Dns64Upstream 198.51.100.53 -SkipHostCheck | Get-DindAddressPlan'
             Code    = 0
-            StdOut  = 'ClusterName\s+Role\s+Name\s+Address\s+Prefix', 'lab\s+ControlPlane\s+lab-node-1\s+fd00:77:0:10::1001'
+            StdOut  = 'ClusterName: lab', 'Role\s+Name\s+IPAddress / Prefix', 'ControlPlane\s+lab-node-1\s+fd00:77:0:10::1001'
             StdErr  = @()
         }
         @{

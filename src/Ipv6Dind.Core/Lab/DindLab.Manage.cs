@@ -61,27 +61,49 @@ public sealed partial class DindLab
 
     /// <summary>
     /// Starts whatever is stopped (DNS64, NAT64, then nodes) and re-applies what a restart loses: tayga's device
-    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules.
+    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules. The old state or
+    /// the new one: a failure or Ctrl-C stops again what this run started (a stopped container keeps nothing of what
+    /// was re-applied: routes live in its network namespace, which goes with it).
     /// </summary>
     public async Task StartAsync(string cluster)
     {
         using var held = await LockAsync(cluster, "Start-DindCluster").ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
-        foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
-            await Parallel.ForEachAsync(containers.Where(c => Role(c) == group && !c.Running), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
-                async (c, _) =>
+        var stopped = containers.Where(c => !c.Running).ToList();
+        try
+        {
+            foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
+                await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+                    async (c, _) =>
+                    {
+                        await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                        Log.Verbose($"Started {c.Name}.");
+                    }).ConfigureAwait(false);
+            var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
+            if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
+            if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
+                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+            else if (info.AllowAaaa)
+                Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
+            // A Ctrl-C that came with the last step still counts: "stopped" means the lab is as it was.
+            Ct.ThrowIfCancellationRequested();
+        }
+        catch (Exception ex)
+        {
+            Log.Warning($"Start-DindCluster '{cluster}' failed or was stopped ({ex.Message}); stopping again the {stopped.Count} container(s) it was to start.");
+            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            foreach (var c in stopped.AsEnumerable().Reverse())
+            {
+                try { await _docker.StopContainerAsync(c.Id, TimeSpan.FromSeconds(10), budget.Token).ConfigureAwait(false); }
+                catch (Exception stopError) when (stopError is DindException or OperationCanceledException)
                 {
-                    await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
-                    Log.Verbose($"Started {c.Name}.");
-                }).ConfigureAwait(false);
-        var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
-        if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
-        if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
-            await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-        else if (info.AllowAaaa)
-            Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
+                    Log.Warning($"Could not stop {c.Name} again ({stopError.Message}); Stop-DindCluster {cluster} stops it.");
+                }
+            }
+            throw;
+        }
     }
 
     // ---------------------------------------------------------------- DNS64 / NAT64
