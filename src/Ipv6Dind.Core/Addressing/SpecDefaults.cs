@@ -6,7 +6,7 @@ using System.Text;
 namespace Ipv6Dind.Core.Addressing;
 
 /// <summary>
-/// Fills the unset fields of a spec with the defaults of DESIGN.md. Deterministic: the same name gives the
+/// Fills the unset fields of a spec with the defaults of docs/design/README.md ("Address plan"). Deterministic: the same name gives the
 /// same ranges on every machine, so a rebuild gets the same addresses (kind derives its IPv6 network the
 /// same way, from a hash of the name).
 /// </summary>

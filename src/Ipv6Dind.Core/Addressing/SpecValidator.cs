@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Ipv6Dind.Core.Addressing;
 
 /// <summary>
-/// Every rule a spec must satisfy before anything is created (DESIGN.md, "Address plan"). Pure: the
+/// Every rule a spec must satisfy before anything is created (docs/design/README.md, "Address plan"). Pure: the
 /// outside facts (host addresses and routes, Docker networks, other clusters) come in a <see cref="PlanEnvironment"/>.
 /// Each problem is a <see cref="DindException"/> naming the parameter, the bad value and what would be valid.
 /// </summary>

@@ -7,7 +7,7 @@ using Ipv6Dind.Core.Spec;
 namespace Ipv6Dind.Commands;
 
 /// <summary>
-/// Builds a complete, validated cluster spec: defaults from DESIGN.md for whatever is not given, then every
+/// Builds a complete, validated cluster spec: defaults (docs/design/README.md, "Address plan") for whatever is not given, then every
 /// validation rule, including overlap with the host's own addresses and routes (read, never changed).
 /// Pure: nothing is created.
 /// </summary>

@@ -5,7 +5,7 @@ using Ipv6Dind.Core.Rendering;
 namespace Ipv6Dind.Commands;
 
 /// <summary>
-/// ndppd.conf for a host whose upstream router treats the cluster's prefix as on-link (seed 002): proxy neighbor
+/// ndppd.conf for a host whose upstream router treats the cluster's prefix as on-link (docs/design/README.md, "Kubernetes facts", proxy NDP): proxy neighbor
 /// discovery on the uplink for the pods (auto: only while a route to the pod exists) and services (static).
 /// </summary>
 [Cmdlet(VerbsCommon.New, "NdppdConfig", SupportsShouldProcess = true, DefaultParameterSetName = ObjectsSet)]

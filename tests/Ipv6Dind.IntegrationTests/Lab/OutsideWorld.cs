@@ -10,7 +10,7 @@ using System.Text.RegularExpressions;
 namespace Ipv6Dind.IntegrationTests.Lab;
 
 /// <summary>
-/// The simulated outside world of LAB-NOTES ("Simulated IPv4 outside world"): a network namespace joined to the host
+/// The simulated outside world (docs/design/README.md, "DNS64 and NAT64 facts"): a network namespace joined to the host
 /// by a veth pair, with dnsmasq as the upstream resolver of the lab's DNS64 (198.51.100.53, 2001:db8:5e5e::53) and
 /// python's http.server as the web server the NAT64 reaches (198.51.100.80, [2001:db8:5e5e::80]).
 /// <para>
@@ -330,7 +330,7 @@ public sealed class OutsideWorld : IAsyncDisposable, IAsyncLifetime
             $"--pid-file={Path.Combine(work, "dnsmasq.pid")}",
             $"--log-facility={Path.Combine(work, "dnsmasq.log")}",
             "--log-queries",
-            // Authoritative-style answers for the zone and everything else: NODATA/NXDOMAIN, never REFUSED (LAB-NOTES).
+            // Authoritative-style answers for the zone and everything else: NODATA/NXDOMAIN, never REFUSED (docs/design/README.md, "DNS64 and NAT64 facts").
             $"--local=/{Zone}/",
             "--local=/#/",
             $"--host-record={WwwName},{WwwAddress4}",
