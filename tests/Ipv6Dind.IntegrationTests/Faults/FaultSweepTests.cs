@@ -197,7 +197,6 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
     public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase);
 
     private async Task SetDns64AllowAaaaCase(FaultKind kind)
@@ -233,7 +232,6 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
     public Task ResetDindClusterNetworkLab() => AllKindsAsync(ResetDindClusterNetworkLabCase);
 
     private async Task ResetDindClusterNetworkLabCase(FaultKind kind)
@@ -269,7 +267,6 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
     public Task AddDindNodeToAOneNodeLab() => AllKindsAsync(AddDindNodeToAOneNodeLabCase);
 
     private async Task AddDindNodeToAOneNodeLabCase(FaultKind kind)
@@ -287,7 +284,6 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
     public Task RemoveDindNodeFromATwoNodeLab() => AllKindsAsync(RemoveDindNodeFromATwoNodeLabCase);
 
     private async Task RemoveDindNodeFromATwoNodeLabCase(FaultKind kind)
@@ -305,7 +301,6 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
     public Task StartDindClusterAfterStop() => AllKindsAsync(StartDindClusterAfterStopCase);
 
     private async Task StartDindClusterAfterStopCase(FaultKind kind)

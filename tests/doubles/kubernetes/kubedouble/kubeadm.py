@@ -37,7 +37,7 @@ CONNTRACK_SAGA = (
     "kube-proxy must run with conntrack.maxPerCore: 0 in a node container. Otherwise it computes nf_conntrack_max "
     "from maxPerCore x CPUs (default 32768 per core) and, when that is over four times the conntrack hashsize, "
     "writes /sys/module/nf_conntrack/parameters/hashsize, which inside a container fails with \"operation not "
-    "supported\" and kube-proxy exits (kubeadm-dind-cluster issue 50; docs/design/README.md, "Kubernetes facts"). A command-line flag "
+    "supported\" and kube-proxy exits (kubeadm-dind-cluster issue 50, its conntrack saga). A command-line flag "
     "does not help once a config file is given; 0 means \"leave the limit as it is\", as kind sets it too.")
 
 
