@@ -206,6 +206,21 @@ Describe 'Pipeline binding by property name (no Docker)' {
         ([pscustomobject]@{ Name = 'old'; Subnet = 'fd00:78::/48'; Dns64Upstream = '198.51.100.53' } | New-DindClusterSpec -SkipHostCheck).ClusterName | Should -BeExactly 'old'
     }
 
+    It 'a spec piped to New-DindCluster is taken whole (its -Subnet too), not only its ClusterName' {
+        # Both parameter sets accept the piped spec (Spec by value, ClusterName by property name); the Spec set
+        # must win, or every other setting of the spec would be silently dropped.
+        $spec = New-DindClusterSpec it-piped -Nodes 2 -Subnet fd00:91::/48 -Dns64Upstream 198.51.100.53 -SkipHostCheck
+        # -WhatIf writes to the host, which only a transcript records.
+        $transcript = Join-Path ([System.IO.Path]::GetTempPath()) "ipv6dind-whatif-$PID.txt"
+        Start-Transcript -LiteralPath $transcript -UseMinimalHeader | Out-Null
+        try { $spec | New-DindCluster -NetworkOnly -WhatIf }
+        finally { Stop-Transcript | Out-Null }
+        $whatIf = Get-Content -LiteralPath $transcript -Raw
+        Remove-Item -LiteralPath $transcript
+        $whatIf | Should -Match 'with 2 node\(s\) on fd00:91:0:10::/64'
+        (Get-Command New-DindCluster).DefaultParameterSet | Should -BeExactly 'Spec'
+    }
+
     It '[pscustomobject]@{ ClusterName = ''x'' } | <Cmdlet> binds, and nothing reaches Docker' -ForEach $ClusterCmdletCases {
         $command = Get-Command $Cmdlet
         if ($command.Noun -eq 'DindClusterSpec') { Set-ItResult -Skipped -Because 'it names a new cluster (checked above)'; return }

@@ -29,8 +29,8 @@ public static class Nat64Conversion
                 ipv6Text, "IPv6Address", "Give an address such as 64:ff9b::c633:6450.");
         if (!prefix.Contains(v6))
             throw new DindException(ErrorIds.AddressOutsideNat64Prefix, DindErrorCategory.InvalidArgument,
-                $"IPv6Address: {v6} is not inside the NAT64 prefix {prefix}, so it embeds no IPv4 address. Give -Prefix the prefix it was synthesized with.",
-                ipv6Text, "IPv6Address", $"Give an address inside {prefix}, or the -Prefix it was synthesized with.");
+                $"IPv6Address: {v6} is not inside the NAT64 prefix {prefix}, so it embeds no IPv4 address. Give -Nat64Prefix the prefix it was synthesized with.",
+                ipv6Text, "IPv6Address", $"Give an address inside {prefix}, or the -Nat64Prefix it was synthesized with.");
         var v4 = Rfc6052.Extract(prefix, v6);
         return new Nat64Address { IPv4Address = v4.ToString(), IPv6Address = Ipv6Prefix.Format(v6), Prefix = prefix.ToString() };
     }

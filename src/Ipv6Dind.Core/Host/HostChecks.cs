@@ -164,7 +164,7 @@ public static class HostChecks
         yield return d.Ipv6Default
             ? Pass(target, "DockerIpv6", "the default bridge has IPv6 (ipv6: true)")
             : Warn(target, "DockerIpv6", "the default bridge has no IPv6 (labs make their own IPv6 networks and work without it)",
-                "Enable-DockerIpv6 -Prefix <a ULA /64> -Restart, for IPv6 on docker0 too.");
+                "Enable-DockerIpv6 -FixedCidrV6 <a ULA /64> -Restart, for IPv6 on docker0 too.");
         if (input.Ip6TablesSave is null)
             yield return Warn(Host, "DockerIp6Tables", $"ip6tables-save could not be read: {input.Ip6TablesError}",
                 "Install iptables (ip6tables) and run Test-DindHost as root; AAAA mode's host rules need it.");
@@ -172,7 +172,7 @@ public static class HostChecks
             yield return Pass(target, "DockerIp6Tables", "dockerd manages ip6tables (its DOCKER chains are there)");
         else
             yield return Warn(target, "DockerIp6Tables", "dockerd does not manage ip6tables (no DOCKER chain): IPv6 port publishing and network isolation are not enforced",
-                "Enable-DockerIpv6 -Prefix <prefix> -Restart sets ip6tables (and experimental before Docker 27).");
+                "Enable-DockerIpv6 -FixedCidrV6 <prefix> -Restart sets ip6tables (and experimental before Docker 27).");
     }
 
     /// <summary>Loaded (/proc/modules, /sys/module), built in (kernel config, modules.builtin), or loadable (a .ko) — else missing.</summary>

@@ -154,7 +154,7 @@ public static class ProbeDiagnosis
     {
         if (destination is not null && Rfc6052.WellKnownPrefixRefuses(nat64, destination))
             return $"{destination} is a non-global IPv4 address, which the Well-Known Prefix {Rfc6052.WellKnownPrefix} must not carry (RFC 6052 section 3.1): " +
-                   $"tayga drops the traffic. Use a network-specific prefix: Set-Nat64Prefix {cluster} -Prefix {Nat64Advice.SuggestedPrefix(subnet)} " +
+                   $"tayga drops the traffic. Use a network-specific prefix: Set-Nat64Prefix {cluster} -Nat64Prefix {Nat64Advice.SuggestedPrefix(subnet)} " +
                    "(or any unique-local or global /96 of your own, e.g. 2001:db8:64::/96 in a documentation lab).";
         var to = destination is null ? "the server" : destination.ToString();
         return $"The name resolved and was synthesized; the connection through NAT64 to {to} failed: Get-Nat64Mapping {cluster} shows tayga's translations; " +

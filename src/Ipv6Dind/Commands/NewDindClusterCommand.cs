@@ -9,7 +9,7 @@ namespace Ipv6Dind.Commands;
 /// nodes, their routes, and in AAAA mode the host's ip6tables rules. Plans and validates everything first; any
 /// failure or Ctrl-C midway removes what was created.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "DindCluster", SupportsShouldProcess = true, DefaultParameterSetName = ParametersSet)]
+[Cmdlet(VerbsCommon.New, "DindCluster", SupportsShouldProcess = true, DefaultParameterSetName = SpecSet)]
 [OutputType(typeof(DindCluster))]
 public sealed class NewDindClusterCommand : LabBuildCmdlet
 {

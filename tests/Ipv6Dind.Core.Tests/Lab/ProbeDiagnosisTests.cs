@@ -129,7 +129,7 @@ public class ProbeDiagnosisTests
     {
         var remedy = ProbeDiagnosis.Nat64Remedy("lab", Rfc6052.WellKnownPrefix, IPAddress.Parse(destination), "fd00:77::/48");
         Assert.Contains("RFC 6052 section 3.1", remedy);
-        Assert.Contains("Set-Nat64Prefix lab -Prefix fd00:77:0:64::/96", remedy);
+        Assert.Contains("Set-Nat64Prefix lab -Nat64Prefix fd00:77:0:64::/96", remedy);
         Assert.Contains("2001:db8:64::/96", remedy);
     }
 

@@ -188,7 +188,7 @@ public sealed class NightlyRebuildTests : IDisposable
 
             // Only the probe failed, and stdout says which, why and what to do.
             var failed = Assert.Single(run.Lines, l => l.StartsWith("  FAIL ", StringComparison.Ordinal));
-            Assert.Matches($@"^  FAIL {name}-node-\d+ Nat64Reachability: GET {Regex.Escape(url)} failed: .+ -- remedy: Get-Nat64Mapping {name} ", failed);
+            Assert.Matches($@"^  FAIL {name}-node-\d+ Nat64Reachability: GET {Regex.Escape(url)} failed: .+ -- remedy: The name resolved and was synthesized; the connection through NAT64 to {Regex.Escape(NothingListens4.ToString())} failed: Get-Nat64Mapping {name} ", failed);
             Assert.Contains("net.ipv4.ip_forward=1", failed);
             Assert.Equal(new[] { "Nat64Reachability" }, LoggedChecks(run.Log)["Fail"].Select(c => c.Split(' ')[1]));
             Assert.Contains($"] OUTPUT: Fail {name}-node-", run.Log);

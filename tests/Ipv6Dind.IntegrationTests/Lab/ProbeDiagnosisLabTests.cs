@@ -53,7 +53,7 @@ public sealed class ProbeDiagnosisLabTests
             Assert.Contains("64:ff9b::c633:6450", synthesis.Detail);
             Assert.Equal(CheckStatus.Fail, reach.Status);
             Assert.Contains("RFC 6052 section 3.1", reach.Remedy);
-            Assert.Contains($"Set-Nat64Prefix {name} -Prefix fd", reach.Remedy);
+            Assert.Contains($"Set-Nat64Prefix {name} -Nat64Prefix fd", reach.Remedy);
 
             // Resolution failing upstream (nothing answers at .99 of the world's subnet): the remedy names the upstream.
             const string silent = "198.51.100.99";
