@@ -23,7 +23,11 @@ BeforeAll {
     $script:OwnsWorld = $true
     Start-OutsideWorld
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
-    $null = New-DindCluster -ClusterName $Lab -Nodes 1 -NodeImage $Image -Cni ptp -Dns64Upstream $OutsideResolver -Confirm:$false
+    # Through a spec, as scripts do: New-DindClusterSpec fills in the default Kubernetes version (v1.33.0), the double's
+    # image has v1.31.2, and the image's version is taken without a warning (the spec's version is the default).
+    $spec = New-DindClusterSpec -ClusterName $Lab -Nodes 1 -NodeImage $Image -Cni ptp -Dns64Upstream $OutsideResolver
+    $null = $spec | New-DindCluster -Confirm:$false -WarningVariable createWarnings -WarningAction SilentlyContinue
+    $script:CreateWarnings = @($createWarnings)
     Write-Host "Kubernetes.Tests: lab '$Lab' of $Image up in $([int]$watch.Elapsed.TotalSeconds) s"
 }
 
@@ -33,6 +37,11 @@ AfterAll {
 }
 
 Describe 'A Kubernetes lab of the kubeadm double' -Tag 'Lab', 'Kubernetes' {
+    It 'takes the node image''s Kubernetes version from a piped spec, without a warning' {
+        $CreateWarnings | Where-Object { "$_" -match 'Kubernetes' } | Should -BeNullOrEmpty
+        (Get-DindCluster $Lab).KubernetesVersion | Should -BeExactly 'v1.31.2'
+    }
+
     It 'gives a kubeconfig for the host: the API server on [::1]' {
         $config = Get-DindKubeconfig -ClusterName $Lab
         "$config" | Should -Match 'server: https://\[::1\]:\d+'

@@ -40,16 +40,16 @@ public static class Nat64Conversion
         var prefix = Ipv6Prefix.TryParse(text, out var reason);
         if (prefix is null)
             throw new DindException(reason.StartsWith("host bits", StringComparison.Ordinal) ? ErrorIds.PrefixHostBitsSet : ErrorIds.InvalidNat64Prefix,
-                DindErrorCategory.InvalidArgument, $"Prefix: '{text}' is not a valid IPv6 prefix: {reason}. Give an RFC 6052 prefix such as 64:ff9b::/96.",
-                text, "Prefix", "Give an RFC 6052 prefix such as 64:ff9b::/96 or fd00:77:64:ff9b::/96.");
+                DindErrorCategory.InvalidArgument, $"Nat64Prefix: '{text}' is not a valid IPv6 prefix: {reason}. Give an RFC 6052 prefix such as 64:ff9b::/96.",
+                text, "Nat64Prefix", "Give an RFC 6052 prefix such as 64:ff9b::/96 or fd00:77:64:ff9b::/96.");
         if (!Rfc6052.IsValidLength(prefix.Length))
             throw new DindException(ErrorIds.InvalidNat64PrefixLength, DindErrorCategory.InvalidArgument,
-                $"Prefix: /{prefix.Length} is not an RFC 6052 prefix length. Use /32, /40, /48, /56, /64 or /96.",
-                text, "Prefix", "Use /32, /40, /48, /56, /64 or /96.");
+                $"Nat64Prefix: /{prefix.Length} is not an RFC 6052 prefix length. Use /32, /40, /48, /56, /64 or /96.",
+                text, "Nat64Prefix", "Use /32, /40, /48, /56, /64 or /96.");
         if (!Rfc6052.HasZeroUOctet(prefix))
             throw new DindException(ErrorIds.Nat64PrefixUOctetNotZero, DindErrorCategory.InvalidArgument,
-                $"Prefix: bits 64-71 (the RFC 6052 'u' octet) of {prefix} must be zero.",
-                text, "Prefix", "Choose a prefix whose fifth 16-bit group starts with 00.");
+                $"Nat64Prefix: bits 64-71 (the RFC 6052 'u' octet) of {prefix} must be zero.",
+                text, "Nat64Prefix", "Choose a prefix whose fifth 16-bit group starts with 00.");
         return prefix;
     }
 }

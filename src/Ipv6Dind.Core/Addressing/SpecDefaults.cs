@@ -35,6 +35,15 @@ public static class SpecDefaults
     public static bool IsDefaultCni(string? cni) =>
         string.IsNullOrWhiteSpace(cni) || string.Equals(cni.Trim(), DefaultCni, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// True when a spec's Kubernetes version is the default: unset, or the value <see cref="Complete"/> fills in. A
+    /// lab takes the version of its node image; only a version other than the default, in a spec, is worth a warning
+    /// when the image has another (as with the CNI, New-DindClusterSpec without -KubernetesVersion and New-DindCluster
+    /// without it must behave the same).
+    /// </summary>
+    public static bool IsDefaultKubernetesVersion(string? version) =>
+        string.IsNullOrWhiteSpace(version) || version.Trim().TrimStart('v') == DefaultKubernetesVersion.TrimStart('v');
+
     /// <summary>A copy of <paramref name="spec"/> with every unset field filled in.</summary>
     public static DindClusterSpec Complete(DindClusterSpec spec, PlanEnvironment? environment = null)
     {

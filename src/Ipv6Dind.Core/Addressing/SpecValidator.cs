@@ -49,14 +49,14 @@ public static partial class SpecValidator
         void Add(string id, DindErrorCategory category, string parameter, object? value, string message, string valid) =>
             problems.Add(new DindException(id, category, $"{parameter}: {message} {valid}", value, parameter, valid));
 
-        // Name: safe as a DNS label and as the prefix of Docker names ("<name>-node-12").
+        // ClusterName: safe as a DNS label and as the prefix of Docker names ("<name>-node-12").
         var name = spec.ClusterName ?? "";
         var nameProblem = ClusterNameProblem(name);
         if (nameProblem is not null)
-            Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "Name", name, nameProblem,
+            Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "ClusterName", name, nameProblem,
                 $"Use 1 to {MaxClusterNameLength} lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (e.g. 'lab').");
         else if (ReservedClusterNames.Contains(name))
-            Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "Name", name,
+            Add(ErrorIds.InvalidClusterName, DindErrorCategory.InvalidArgument, "ClusterName", name,
                 $"'{name}' is reserved: the module's own host-level objects use it (the rule comment ipv6dind/daemon/docker-ipv6, the lock {name}.daemon.lock).",
                 "Choose another name, e.g. 'lab'.");
 

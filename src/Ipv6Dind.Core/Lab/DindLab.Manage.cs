@@ -142,7 +142,7 @@ public sealed partial class DindLab
             // Judged against this cluster's own ranges (an upstream inside them would be the lab asking itself).
             var problem = SpecValidator.Validate(spec).FirstOrDefault(p => p.ParameterName == "Dns64Upstream");
             if (problem is not null)
-                throw new DindException(problem.ErrorId, problem.Category, "Upstream" + problem.Message["Dns64Upstream".Length..], problem.Target, "Upstream", problem.RecommendedAction);
+                throw problem; // it names -Dns64Upstream, the parameter of Set-Dns64 too
         }
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         if (upstream is not null && Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
@@ -204,7 +204,7 @@ public sealed partial class DindLab
         // /128 routes of its own bridge, inside the management prefix, would otherwise count as overlaps).
         var problem = SpecValidator.Validate(spec, environment).FirstOrDefault(p => p.ParameterName == "Nat64Prefix");
         if (problem is not null)
-            throw new DindException(problem.ErrorId, problem.Category, "Prefix" + problem.Message["Nat64Prefix".Length..], prefix, "Prefix", problem.RecommendedAction);
+            throw problem; // it names -Nat64Prefix, the parameter of Set-Nat64Prefix too
         _activity = "Set-Nat64Prefix";
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
@@ -321,7 +321,7 @@ public sealed partial class DindLab
         grown.Nodes = Math.Max(info.Spec.Nodes, last);
         var problems = SpecValidator.Validate(grown).Where(p => p.ParameterName == "Nodes").ToList();
         if (problems.Count > 0)
-            throw new DindException(problems[0].ErrorId, problems[0].Category, "Count: " + problems[0].Message, count, "Count", problems[0].RecommendedAction);
+            throw new DindException(problems[0].ErrorId, problems[0].Category, problems[0].Message, count, "Nodes", problems[0].RecommendedAction); // "Nodes: …", Add-DindNode's -Nodes
         var indices = existing.Select(n => n.Index).Concat(Enumerable.Range(first, count)).ToHashSet();
         var newPlan = EffectivePlan(info.Spec, indices);
         var images = await ResolveImagesAsync(info.Spec).ConfigureAwait(false);

@@ -86,7 +86,7 @@ public sealed partial class DindLab
             Report(LabSteps.Preflight, $"inspecting node image {images.Node}", 2);
             kubernetes = await NodeImageInspector.InspectAsync(_docker, images.Node, spec.ClusterName, options.KubernetesVersion, Ct,
                 fallbackVersion: input.KubernetesVersion).ConfigureAwait(false);
-            if (!string.IsNullOrWhiteSpace(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
+            if (!SpecDefaults.IsDefaultKubernetesVersion(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
                 Log.Warning($"The spec says Kubernetes {input.KubernetesVersion.Trim()}, node image {images.Node} has {kubernetes.KubernetesVersion}: the image's is used.");
             spec.KubernetesVersion = kubernetes.KubernetesVersion;
             spec.Cni = ChooseCni(spec.Cni, explicitCni: options.CniExplicit ?? !SpecDefaults.IsDefaultCni(input.Cni), kubernetes);
@@ -309,7 +309,7 @@ public sealed partial class DindLab
 
     private static DindException ClusterExists(string name) =>
         new(ErrorIds.ClusterExists, DindErrorCategory.ResourceExists,
-            $"Name: a cluster named '{name}' already exists.", name, "Name",
+            $"ClusterName: a cluster named '{name}' already exists.", name, "ClusterName",
             $"Choose another name, or remove it first with Remove-DindCluster {name}.");
 
     private async Task<DaemonInfo> CheckDaemonAsync()
@@ -536,7 +536,7 @@ public sealed partial class DindLab
     /// <summary>All clusters (or one), rebuilt from Docker's labels alone.</summary>
     public async Task<IReadOnlyList<DindCluster>> GetClustersAsync(string? name)
     {
-        if (name is not null) LabInput.ClusterName(name, "Name");
+        if (name is not null) LabInput.ClusterName(name, "ClusterName");
         var filter = name is null ? LabLabels.AnyCluster() : LabLabels.ClusterFilter(name);
         var containers = await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false);
         var networks = await _docker.ListNetworksAsync(filter, Ct).ConfigureAwait(false);

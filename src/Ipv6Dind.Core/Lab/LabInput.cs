@@ -43,7 +43,7 @@ public static partial class LabInput
     }
 
     /// <summary>A cluster name or a wildcard pattern over cluster names (Get-DindCluster -Name).</summary>
-    public static string ClusterNamePattern(string pattern, string parameter = "Name")
+    public static string ClusterNamePattern(string pattern, string parameter = "ClusterName")
     {
         if (!HasWildcards(pattern))
             return ClusterName(pattern, parameter);
@@ -134,7 +134,7 @@ public static partial class LabInput
     }
 
     /// <summary>DNS64 upstream resolvers on their own (Set-Dns64 -Upstream); the cluster's ranges are checked later.</summary>
-    public static IReadOnlyList<string> Upstreams(IReadOnlyList<string> upstreams, string parameter = "Upstream")
+    public static IReadOnlyList<string> Upstreams(IReadOnlyList<string> upstreams, string parameter = "Dns64Upstream")
     {
         foreach (var text in upstreams)
             if (SpecValidator.Dns64UpstreamProblem(text, out _) is { } problem)

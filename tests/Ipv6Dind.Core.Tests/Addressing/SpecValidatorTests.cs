@@ -32,14 +32,14 @@ public class SpecValidatorTests
     // Each case: a distinct invalid spec (one mutation of a valid one), and the stable error id it must produce.
     public static TheoryData<string, Action<DindClusterSpec>, string, string> InvalidSpecs() => new()
     {
-        { "empty name", s => s.ClusterName = "", ErrorIds.InvalidClusterName, "Name" },
-        { "upper case name", s => s.ClusterName = "Lab", ErrorIds.InvalidClusterName, "Name" },
-        { "name too long", s => s.ClusterName = new string('a', 33), ErrorIds.InvalidClusterName, "Name" },
-        { "name with shell metacharacters", s => s.ClusterName = "lab;reboot", ErrorIds.InvalidClusterName, "Name" },
-        { "name with command substitution", s => s.ClusterName = "$(id)", ErrorIds.InvalidClusterName, "Name" },
-        { "name with newline", s => s.ClusterName = "lab\nx", ErrorIds.InvalidClusterName, "Name" },
-        { "name with path traversal", s => s.ClusterName = "../lab", ErrorIds.InvalidClusterName, "Name" },
-        { "name ending in hyphen", s => s.ClusterName = "lab-", ErrorIds.InvalidClusterName, "Name" },
+        { "empty name", s => s.ClusterName = "", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "upper case name", s => s.ClusterName = "Lab", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name too long", s => s.ClusterName = new string('a', 33), ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name with shell metacharacters", s => s.ClusterName = "lab;reboot", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name with command substitution", s => s.ClusterName = "$(id)", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name with newline", s => s.ClusterName = "lab\nx", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name with path traversal", s => s.ClusterName = "../lab", ErrorIds.InvalidClusterName, "ClusterName" },
+        { "name ending in hyphen", s => s.ClusterName = "lab-", ErrorIds.InvalidClusterName, "ClusterName" },
         { "zero nodes", s => s.Nodes = 0, ErrorIds.InvalidNodeCount, "Nodes" },
         { "more nodes than bridge ports", s => s.Nodes = 1022, ErrorIds.NodeCountExceedsBridgePorts, "Nodes" },
         { "more nodes than pod ranges", s => { s.PodPrefix = "fd00:77:0:40::/76"; s.Nodes = 16; }, ErrorIds.NodeCountExceedsPodPrefix, "Nodes" },

@@ -189,6 +189,6 @@ public sealed class LabInputTests
     public void HostileUpstreamsAreRefusedOnTheirOwn(string upstream)
     {
         var e = Assert.Throws<DindException>(() => LabInput.Upstreams(new[] { "198.51.100.53", upstream }));
-        Assert.Equal((ErrorIds.InvalidDns64Upstream, "Upstream"), (e.ErrorId, e.ParameterName));
+        Assert.Equal((ErrorIds.InvalidDns64Upstream, "Dns64Upstream"), (e.ErrorId, e.ParameterName));
     }
 }

@@ -309,7 +309,7 @@ public sealed class PlantedPathTests : IDisposable
             var problem = Assert.Single(Ipv6Dind.Core.Addressing.SpecValidator.Validate(new DindClusterSpec { ClusterName = name, Dns64Upstream = new[] { "198.51.100.53" } }),
                 p => p.ErrorId == ErrorIds.InvalidClusterName);
             Assert.Contains("reserved", problem.Message);
-            Assert.Equal("Name", problem.ParameterName);
+            Assert.Equal("ClusterName", problem.ParameterName);
         }
     }
 

@@ -54,4 +54,17 @@ public class SpecDefaultPathsTests
         Assert.False(SpecDefaults.IsDefaultCni("ptp"));
         Assert.False(SpecDefaults.IsDefaultCni("calico"));
     }
+
+    [Fact]
+    public void ASpecWithTheDefaultKubernetesVersionLeavesTheChoiceToTheNodeImage()
+    {
+        // New-DindClusterSpec fills in the default version; piped into New-DindCluster it must not be taken for a
+        // user's choice (New-DindCluster warns only when a spec asks for a version the node image does not have).
+        var resolved = SpecBuilder.Resolve(NewDindClusterSpecInput("lab", 1), Environment);
+        Assert.Equal(SpecDefaults.DefaultKubernetesVersion, resolved.KubernetesVersion);
+        Assert.True(SpecDefaults.IsDefaultKubernetesVersion(resolved.KubernetesVersion));
+        Assert.True(SpecDefaults.IsDefaultKubernetesVersion(""));
+        Assert.True(SpecDefaults.IsDefaultKubernetesVersion(" " + SpecDefaults.DefaultKubernetesVersion.TrimStart('v')));
+        Assert.False(SpecDefaults.IsDefaultKubernetesVersion("v1.31.2"));
+    }
 }
