@@ -86,6 +86,25 @@ public sealed partial class InMemoryDockerApi : IDockerApi
     /// <summary>Every exec that reached a running container, in order.</summary>
     public IReadOnlyList<ExecRecord> Execs { get { lock (_gate) return _execs.ToList(); } }
 
+    /// <summary>
+    /// A second daemon in the state this one is in now (images, networks, containers with their namespaces and files,
+    /// volumes, IDs included), answering as <paramref name="daemonId"/>: arrange a lab once, then run many cases on
+    /// copies. The exec record and <see cref="ExecHandler"/> are not copied.
+    /// </summary>
+    public InMemoryDockerApi Fork(string daemonId)
+    {
+        var fork = new InMemoryDockerApi(daemonId);
+        lock (_gate)
+        {
+            foreach (var (reference, image) in _images) fork._images[reference] = image;
+            fork._networks.AddRange(_networks);                     // immutable once made
+            fork._volumes.AddRange(_volumes);
+            fork._containers.AddRange(_containers.Select(c => c.Copy()));
+            (fork._nextPid, fork._nextHostPort, fork._unnamed) = (_nextPid, _nextHostPort, _unnamed);
+        }
+        return fork;
+    }
+
     /// <summary>Adds (or replaces) an image, as `docker build` or `docker load` would have.</summary>
     public void AddImage(string reference, IReadOnlyDictionary<string, string>? labels = null)
     {
@@ -120,6 +139,15 @@ public sealed partial class InMemoryDockerApi : IDockerApi
         public List<Route> Routes { get; } = new();
         /// <summary>(tool, table) → chain → rule specifications, in order.</summary>
         public Dictionary<(string Tool, string Table), Dictionary<string, List<string>>> Rules { get; } = new();
+
+        public NetNs Copy()
+        {
+            var copy = new NetNs();
+            copy.Routes.AddRange(Routes);                           // routes are immutable records
+            foreach (var (key, chains) in Rules)
+                copy.Rules[key] = chains.ToDictionary(c => c.Key, c => c.Value.ToList(), StringComparer.Ordinal);
+            return copy;
+        }
     }
 
     private sealed class Container
@@ -143,6 +171,20 @@ public sealed partial class InMemoryDockerApi : IDockerApi
         public NetNs? OwnNetNs { get; set; }
         public Dictionary<string, (string HostIp, int HostPort)> Ports { get; } = new(StringComparer.Ordinal);
         public bool Running => State == "running";
+
+        public Container Copy()
+        {
+            var copy = new Container
+            {
+                Id = Id, Name = Name, Spec = Spec, NetworkId = NetworkId, NetworkName = NetworkName, NetworkOwnerId = NetworkOwnerId,
+                MaskedPaths = MaskedPaths, ReadonlyPaths = ReadonlyPaths,
+                State = State, Pid = Pid, Address = Address, OwnNetNs = OwnNetNs?.Copy(),
+            };
+            copy.VolumeNames.AddRange(VolumeNames);
+            foreach (var (path, content) in Files) copy.Files[path] = content;
+            foreach (var (port, binding) in Ports) copy.Ports[port] = binding;
+            return copy;
+        }
     }
 
     // ================================================================================================ plumbing
