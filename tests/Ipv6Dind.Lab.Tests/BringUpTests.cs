@@ -79,6 +79,7 @@ public sealed class BringUpTests
         await InMemoryLab.Lab(recorder).CreateAsync(InMemoryLab.Spec("order", 3), new LabOptions { NetworkOnly = true });
 
         var calls = recorder.Calls;
+        await InMemoryLab.ForgetLocksAsync(docker, "order");
         var names = (await docker.ListContainersAsync(null, default)).ToDictionary(c => c.Id, c => c.Name);
         string? ContainerOf(DockerCall call) =>
             call.Method == "CreateContainer" ? call.Target : call.Target is { } t && names.TryGetValue(t, out var n) ? n : null;

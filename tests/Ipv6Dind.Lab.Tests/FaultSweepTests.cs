@@ -123,6 +123,7 @@ public sealed class FaultSweepTests
             try { await operation.Act(InMemoryLab.Lab(faulty, cancel.Token, host), docker); }
             catch (Exception e) { error = e; }
             var now = await InMemoryLab.StateAsync(docker, Cluster);
+            await InMemoryLab.ForgetLocksAsync(docker, Cluster);
             var where = $"{operation.Command} {fault} at call {target}/{k} ({Describe(faulty.Calls.ElementAtOrDefault(target - 1))})";
             if (host.Attempts.Count > 0) problems.Add($"{where}: ran host commands: {string.Join("; ", host.Attempts)}");
             if (error is null)
@@ -142,9 +143,12 @@ public sealed class FaultSweepTests
                 // A removal cannot restore what it removed: a second run must finish the job.
                 await InMemoryLab.Lab(docker).RemoveAsync(Cluster);
                 var rest = await InMemoryLab.StateAsync(docker, Cluster);
+                await InMemoryLab.ForgetLocksAsync(docker, Cluster);
                 if (!rest.SequenceEqual(after)) problems.Add($"{where}: failed ({error.Message}); a second removal left: {InMemoryLab.Diff(after, rest)}");
             }
         }
+        await InMemoryLab.ForgetLocksAsync(arranged, Cluster);
+        await InMemoryLab.ForgetLocksAsync(clean, Cluster);
         var byMethod = string.Join(", ", calls.GroupBy(c => c.Method).Select(g => $"{g.Count()} {g.Key}"));
         var report = $"fault sweep (in memory): {operation.Command}: {fault}: K = {k} calls ({byMethod}), {failed} failed as expected, {k - failed} absorbed, {problems.Count} problem(s)";
         _out.WriteLine(report);

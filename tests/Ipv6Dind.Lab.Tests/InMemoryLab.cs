@@ -37,8 +37,15 @@ internal static class InMemoryLab
         return fork;
     }
 
-    private static async Task<string> LockFileAsync(InMemoryDockerApi docker, string cluster) =>
+    private static async Task<string> LockFileAsync(InMemoryDockerApi docker, string? cluster) =>
         System.IO.Path.Combine(LockDirectory.Path, ClusterLock.FileName((await docker.GetDaemonInfoAsync(default)).Id, cluster));
+
+    /// <summary>Deletes the lock files of a daemon that is done with (every fork has its own): the folder stays small.</summary>
+    public static async Task ForgetLocksAsync(InMemoryDockerApi docker, string cluster)
+    {
+        File.Delete(await LockFileAsync(docker, cluster));
+        File.Delete(await LockFileAsync(docker, null));
+    }
 
     public static DindLab Lab(IDockerApi docker, CancellationToken ct = default, RefusingHost? host = null) =>
         new(docker, new OperationContext(ct, new Progress<DindProgress>(), NullLog.Instance), new HostFirewall(host ?? new RefusingHost()))
