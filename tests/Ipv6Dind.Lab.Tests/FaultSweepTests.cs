@@ -8,10 +8,10 @@ namespace Ipv6Dind.Lab.Tests;
 /// <summary>
 /// The fault sweep of tests/Ipv6Dind.IntegrationTests/Faults/FaultSweepTests.cs, on the in-memory daemon: a clean run
 /// of an operation counts its K Docker calls (execs included, nodes one at a time so that call k is the same call in
-/// every run); then for every k in 1..K the operation runs again, on a daemon arranged afresh, with call k failing
-/// (a DindException) and, separately, with the operation's token cancelled as call k starts (the "before" state is
-/// arranged once and each case runs on a <see cref="InMemoryDockerApi.Fork"/> of it). After each case the
-/// daemon's snapshot (with the cluster's lock file) must be the one before the operation - or, when the operation
+/// every run); then for every k in 1..K the operation runs again, with call k failing (a DindException), separately
+/// with the operation's token cancelled as call k starts, and with call k done but its answer lost (the state before
+/// is arranged once, each case runs on a <see cref="InMemoryDockerApi.Fork"/> of it). After each case the daemon's
+/// snapshot (with the cluster's lock file) must be the one before the operation - or, when the operation
 /// succeeded anyway, the one of a clean run; Reset-DindCluster may also leave nothing of the cluster, and after a
 /// failed Remove-DindCluster a second removal must leave nothing. K per operation goes to the test output.
 /// </summary>
@@ -27,6 +27,8 @@ public sealed class FaultSweepTests
         Fail,
         /// <summary>Ctrl-C as call k starts: the operation's token is cancelled, the call goes on with it.</summary>
         Cancel,
+        /// <summary>Call k reaches the daemon and does its work, then fails (a connection lost while the answer was on its way).</summary>
+        LoseAnswer,
     }
 
     /// <param name="Arrange">Brings a fresh daemon to the state before the operation (none for New).</param>
@@ -92,7 +94,7 @@ public sealed class FaultSweepTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task EveryCallFailingOrCancelledLeavesTheStateBeforeOrAfter(string name, Fault fault)
+    public async Task AFaultAtAnyCallLeavesTheStateBeforeOrAfter(string name, Fault fault)
     {
         var operation = Operations[name];
 
@@ -117,6 +119,7 @@ public sealed class FaultSweepTests
             using var cancel = new CancellationTokenSource();
             using var faulty = new FaultInjectingDockerApi(docker);
             if (fault == Fault.Fail) faulty.FailCall(target);
+            else if (fault == Fault.LoseAnswer) faulty.LoseAnswerOfCall(target);
             else faulty.CancelAtCall(target, cancel);
             var host = new RefusingHost();
             Exception? error = null;
@@ -134,7 +137,7 @@ public sealed class FaultSweepTests
             failed++;
             if (fault == Fault.Cancel ? error is not OperationCanceledException : error is not DindException)
                 problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
-            if (fault == Fault.Fail && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
+            if (fault != Fault.Cancel && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
                 problems.Add($"{where}: the error does not name the step: {error.Message}");
             if (operation.OldOrNothing && !now.SequenceEqual(before) && !(operation.NothingIsOld && now.SequenceEqual(nothing)))
                 problems.Add($"{where}: failed ({error.Message}) and left: {InMemoryLab.Diff(before, now)}");

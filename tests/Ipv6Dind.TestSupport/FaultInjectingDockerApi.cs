@@ -106,6 +106,14 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         return this;
     }
 
+    /// <summary>Lets the <paramref name="sequence"/>th call (of any method) reach the daemon, then fails it: its answer is lost.</summary>
+    public FaultInjectingDockerApi LoseAnswerOfCall(int sequence, Func<DockerCall, Exception>? error = null)
+    {
+        if (sequence < 1) throw new ArgumentOutOfRangeException(nameof(sequence), "Calls are counted from 1.");
+        lock (_gate) _rules.Add((call => call.Sequence == sequence, error ?? DefaultError, true, true));
+        return this;
+    }
+
     public void ClearFaults()
     {
         lock (_gate)
