@@ -1,12 +1,16 @@
-using System.Collections.Concurrent;
-
 using Ipv6Dind.Core.Docker;
 
 namespace Ipv6Dind.TestSupport;
 
-/// <summary>One call through <see cref="FaultInjectingDockerApi"/>: the method (without "Async") and its arguments.</summary>
+/// <summary>
+/// One call through <see cref="FaultInjectingDockerApi"/>: the method (without "Async"), its 1-based number among
+/// the calls of that method (<see cref="Ordinal"/>) and its arguments.
+/// </summary>
 public sealed record DockerCall(string Method, int Ordinal, IReadOnlyList<object?> Arguments)
 {
+    /// <summary>Its 1-based number among all calls, of every method, in the order they started.</summary>
+    public int Sequence { get; init; }
+
     /// <summary>The first argument as a string (container id, network or image name), when it is one.</summary>
     public string? Target => Arguments.Count > 0 ? Arguments[0] switch
     {
@@ -26,8 +30,10 @@ public sealed class FaultInjectingDockerApi : IDockerApi
 {
     private readonly IDockerApi _inner;
     private readonly bool _ownsInner;
-    private readonly ConcurrentDictionary<string, int> _ordinals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private readonly List<(Func<DockerCall, bool> When, Func<DockerCall, Exception> Error, bool Once, bool AfterCall)> _rules = new();
+    private readonly List<(Func<DockerCall, bool> When, Action<DockerCall> Action, bool Once)> _hooks = new();
+    private readonly List<DockerCall> _calls = new();
     private readonly object _gate = new();
 
     public FaultInjectingDockerApi(IDockerApi inner, bool ownsInner = false)
@@ -44,6 +50,36 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     /// <summary>Calls that were failed on purpose, in order.</summary>
     public IReadOnlyList<DockerCall> Injected { get { lock (_gate) return _injected.ToList(); } }
     private readonly List<DockerCall> _injected = new();
+
+    /// <summary>Every call so far, in the order they started (<see cref="DockerCall.Sequence"/> 1, 2, …), failed ones included.</summary>
+    public IReadOnlyList<DockerCall> Calls { get { lock (_gate) return _calls.ToList(); } }
+
+    /// <summary>How many calls have started, of every method.</summary>
+    public int CallCount { get { lock (_gate) return _calls.Count; } }
+
+    /// <summary>Fails the <paramref name="sequence"/>th call (1-based) of any method: the k of a sweep over every call.</summary>
+    public FaultInjectingDockerApi FailCall(int sequence, Func<DockerCall, Exception>? error = null)
+    {
+        if (sequence < 1) throw new ArgumentOutOfRangeException(nameof(sequence), "Calls are counted from 1.");
+        return FailWhen(call => call.Sequence == sequence, error, once: true);
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="source"/> as the <paramref name="sequence"/>th call (of any method) starts, then lets the
+    /// call go on with its own token: Ctrl-C arriving during that call.
+    /// </summary>
+    public FaultInjectingDockerApi CancelAtCall(int sequence, CancellationTokenSource source)
+    {
+        if (sequence < 1) throw new ArgumentOutOfRangeException(nameof(sequence), "Calls are counted from 1.");
+        return BeforeCall(call => call.Sequence == sequence, _ => source.Cancel());
+    }
+
+    /// <summary>Runs <paramref name="action"/> as a matching call starts, before the fault rules and the call itself (outside the lock).</summary>
+    public FaultInjectingDockerApi BeforeCall(Func<DockerCall, bool> predicate, Action<DockerCall> action, bool once = true)
+    {
+        lock (_gate) _hooks.Add((predicate, action, once));
+        return this;
+    }
 
     /// <summary>Fails the <paramref name="n"/>th call (1-based) of <paramref name="method"/> ("CreateContainer", "Exec", …).</summary>
     public FaultInjectingDockerApi FailNth(string method, int n, Func<DockerCall, Exception>? error = null)
@@ -70,9 +106,21 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         return this;
     }
 
+    /// <summary>Lets the <paramref name="sequence"/>th call (of any method) reach the daemon, then fails it: its answer is lost.</summary>
+    public FaultInjectingDockerApi LoseAnswerOfCall(int sequence, Func<DockerCall, Exception>? error = null)
+    {
+        if (sequence < 1) throw new ArgumentOutOfRangeException(nameof(sequence), "Calls are counted from 1.");
+        lock (_gate) _rules.Add((call => call.Sequence == sequence, error ?? DefaultError, true, true));
+        return this;
+    }
+
     public void ClearFaults()
     {
-        lock (_gate) _rules.Clear();
+        lock (_gate)
+        {
+            _rules.Clear();
+            _hooks.Clear();
+        }
     }
 
     public static DindException DefaultError(DockerCall call) =>
@@ -82,8 +130,21 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     /// <summary>Runs the rules for a call: the exception of a matching rule, and whether it comes after the real call.</summary>
     private (Exception? Error, bool AfterCall) Check(string method, params object?[] arguments)
     {
-        var ordinal = _ordinals.AddOrUpdate(method, 1, (_, n) => n + 1);
-        var call = new DockerCall(method, ordinal, arguments);
+        DockerCall call;
+        var actions = new List<Action<DockerCall>>();
+        lock (_gate)
+        {
+            var ordinal = _ordinals[method] = _ordinals.GetValueOrDefault(method) + 1;
+            call = new DockerCall(method, ordinal, arguments) { Sequence = _calls.Count + 1 };
+            _calls.Add(call);
+            for (var i = 0; i < _hooks.Count; i++)
+            {
+                if (!_hooks[i].When(call)) continue;
+                actions.Add(_hooks[i].Action);
+                if (_hooks[i].Once) _hooks.RemoveAt(i--);
+            }
+        }
+        foreach (var action in actions) action(call);
         lock (_gate)
         {
             for (var i = 0; i < _rules.Count; i++)

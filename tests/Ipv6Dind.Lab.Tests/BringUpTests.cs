@@ -1,0 +1,115 @@
+using System.Net;
+
+using Ipv6Dind.Core.Addressing;
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.TestSupport;
+
+namespace Ipv6Dind.Lab.Tests;
+
+/// <summary>New-DindCluster and Remove-DindCluster of a network lab on the in-memory daemon: what is made, and in which order.</summary>
+public sealed class BringUpTests
+{
+    [Fact]
+    public async Task ATwoNodeNetworkLabComesUpAsPlannedIsSeenByTheReadsAndGoesAwayWhole()
+    {
+        using var docker = InMemoryLab.NewDaemon();
+        var host = new RefusingHost();
+        var lab = InMemoryLab.Lab(docker, host: host);
+
+        var cluster = await lab.CreateAsync(InMemoryLab.Spec("mem", 2), new LabOptions { NetworkOnly = true });
+        var plan = AddressPlanner.PlanValidated(cluster.Spec, PlanEnvironment.Empty);
+
+        Assert.Equal(("Running", 2, true), (cluster.State, cluster.Nodes, cluster.NetworkOnly));
+        var network = Assert.Single(await docker.ListNetworksAsync(LabLabels.ClusterFilter("mem"), default));
+        Assert.Equal(LabNames.Network("mem"), network.Name);
+        Assert.Equal(new[] { plan.ManagementPrefix }, network.Subnets);
+        Assert.Equal(LabLabels.RoleNetwork, network.Labels[LabLabels.Role]);
+        Assert.Equal("true", network.Labels[LabLabels.NetworkOnly]);
+
+        var expected = new List<(string Name, string Role, string Address, string? Index)>
+        {
+            (LabNames.Dns64("mem"), LabLabels.RoleDns64, plan.Dns64Address, null),
+            (LabNames.Nat64("mem"), LabLabels.RoleNat64, plan.Nat64Address, null),
+        };
+        expected.AddRange(plan.NodeAddresses.Select(n => (n.NodeName, LabLabels.RoleNode, n.IPv6Address, (string?)n.Index.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        Assert.Equal(expected.Select(e => e.Name).Order(), (await docker.ListContainersAsync(LabLabels.ClusterFilter("mem"), default)).Select(c => c.Name).Order());
+        foreach (var (name, role, address, index) in expected)
+        {
+            var c = await docker.InspectContainerAsync(name, default);
+            Assert.NotNull(c);
+            Assert.True(c.Running, $"{name} is {c.State}");
+            Assert.Equal(("mem", role), (c.Labels[LabLabels.Cluster], c.Labels[LabLabels.Role]));
+            Assert.Equal(index, c.Labels.GetValueOrDefault(LabLabels.NodeIndex));
+            Assert.Equal(IPAddress.Parse(address), IPAddress.Parse(c.Networks[network.Name].Ipv6!));
+        }
+        Assert.Equal(LabContainers.Bind9(plan).Content, await docker.GetFileAsync(LabNames.Dns64("mem"), LabContainers.Dns64Config, default));
+        Assert.Equal(LabContainers.Tayga(plan).Content, await docker.GetFileAsync(LabNames.Nat64("mem"), LabContainers.Nat64Config, default));
+        var masquerade = LabContainers.Nat64MasqueradeRule(plan).Select(a => a == "-A" ? "-C" : a).Prepend("iptables").ToArray();
+        Assert.Equal(0, (await docker.ExecAsync(LabNames.Nat64("mem"), masquerade, null, null, default)).ExitCode);
+
+        foreach (var node in plan.NodeAddresses)
+        {
+            var table = await docker.ExecAsync(node.NodeName, new[] { "ip", "-6", "route", "show" }, null, null, default);
+            Assert.Equal(LabContainers.PlannedRoutes(plan, node).Select(r => (r.Destination, r.Gateway)).ToHashSet(), DindLab.ParseRoutes(table.StandardOutput));
+            Assert.Equal(LabContainers.ResolvConf(plan), await docker.GetFileAsync(node.NodeName, "/etc/resolv.conf", default));
+        }
+
+        // The reads of Get-DindCluster, Get-DindNode and Get-DindRoute see the same lab.
+        Assert.Equal("mem", Assert.Single(await lab.GetClustersAsync(null)).ClusterName);
+        var nodes = await lab.GetNodesAsync("mem");
+        Assert.Equal(plan.NodeAddresses.Select(n => (n.NodeName, n.IPv6Address, "running")), nodes.Select(n => (n.NodeName, n.IPv6Address, n.State)));
+        var routes = await lab.GetRoutesAsync("mem", null);
+        Assert.Equal(plan.NodeAddresses.Sum(n => LabContainers.PlannedRoutes(plan, n).Count()), routes.Count);
+        Assert.All(routes, r => Assert.True(r.Present && r.Kind != DindRoute.StaleKind, $"{r.NodeName} {r.Destination} via {r.Gateway}: {r.Kind}, present {r.Present}"));
+
+        Assert.Equal(expected.Count + 1, await lab.RemoveAsync("mem"));     // the containers and the network
+        Assert.Empty(docker.Snapshot());
+        Assert.Empty(await InMemoryLab.StateAsync(docker, "mem"));      // the lock file went too
+        Assert.Empty(await lab.GetClustersAsync(null));
+        Assert.Empty(host.Attempts);
+    }
+
+    [Fact]
+    public async Task TheBringUpMakesTheNetworkFirstStartsDns64AndNat64BeforeAnyNodeAndRoutesEachNodeAfterItsStart()
+    {
+        using var docker = InMemoryLab.NewDaemon();
+        using var recorder = new FaultInjectingDockerApi(docker);
+        // Nodes in parallel (the default): the constraints hold whatever order the nodes go in.
+        await InMemoryLab.Lab(recorder).CreateAsync(InMemoryLab.Spec("order", 3), new LabOptions { NetworkOnly = true });
+
+        var calls = recorder.Calls;
+        await InMemoryLab.ForgetLocksAsync(docker, "order");
+        var names = (await docker.ListContainersAsync(null, default)).ToDictionary(c => c.Id, c => c.Name);
+        string? ContainerOf(DockerCall call) =>
+            call.Method == "CreateContainer" ? call.Target : call.Target is { } t && names.TryGetValue(t, out var n) ? n : null;
+        bool IsExec(DockerCall call, string container, params string[] argv) =>
+            call.Method == "Exec" && ContainerOf(call) == container && ((IReadOnlyList<string>)call.Arguments[1]!).Take(argv.Length).SequenceEqual(argv);
+        int One(Func<DockerCall, bool> what, string description) =>
+            calls.Where(what).Select(c => c.Sequence).SingleOrDefault() is > 0 and var n ? n : throw new Xunit.Sdk.XunitException($"not exactly one call: {description}");
+        int Started(string container) => One(c => c.Method == "StartContainer" && ContainerOf(c) == container, "start of " + container);
+        int Created(string container) => One(c => c.Method == "CreateContainer" && ContainerOf(c) == container, "create of " + container);
+        var trace = string.Join("\n", calls.Select(c => $"{c.Sequence} {c.Method} {ContainerOf(c) ?? c.Target}"));
+
+        var nodes = Enumerable.Range(1, 3).Select(i => LabNames.Node("order", i)).ToList();
+        var network = One(c => c.Method == "CreateNetwork", "network create");
+        Assert.True(calls.Where(c => c.Method == "CreateContainer").All(c => c.Sequence > network), "a container before the network:\n" + trace);
+        var firstNode = nodes.Min(Created);
+        Assert.True(Started(LabNames.Dns64("order")) < firstNode, "DNS64 not started before the first node:\n" + trace);
+        Assert.True(Started(LabNames.Nat64("order")) < firstNode, "NAT64 not started before the first node:\n" + trace);
+        foreach (var node in nodes)
+        {
+            var batch = One(c => IsExec(c, node, "ip", "-batch", "-"), "route batch of " + node);
+            Assert.True(batch > Started(node), $"{node} routed before its start:\n" + trace);
+            Assert.True(Created(node) < Started(node), $"{node} started before its create:\n" + trace);
+        }
+        // Configuration files are in place before their container starts; readiness is asked of a started DNS64 and NAT64.
+        foreach (var put in calls.Where(c => c.Method == "PutFile"))
+            Assert.True(put.Sequence < Started(ContainerOf(put)!), $"file {put.Arguments[1]} put into a started {ContainerOf(put)}:\n" + trace);
+        Assert.True(calls.Where(c => IsExec(c, LabNames.Dns64("order"), "dig")).All(c => c.Sequence > Started(LabNames.Dns64("order"))), trace);
+        Assert.True(calls.Where(c => IsExec(c, LabNames.Nat64("order"), "ip", "-batch")).All(c => c.Sequence > Started(LabNames.Nat64("order"))), trace);
+        // The check that a node resolves through DNS64 comes after every node is routed.
+        var verify = calls.Last(c => c.Method == "Exec" && nodes.Contains(ContainerOf(c) ?? "") && IsExec(c, ContainerOf(c)!, "dig")).Sequence;
+        Assert.True(nodes.All(n => One(c => IsExec(c, n, "ip", "-batch", "-"), "route batch of " + n) < verify), "verified before every node was routed:\n" + trace);
+    }
+}

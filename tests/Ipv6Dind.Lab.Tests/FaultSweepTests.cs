@@ -1,0 +1,160 @@
+using Ipv6Dind.Core.Docker;
+using Ipv6Dind.Core.Lab;
+using Ipv6Dind.TestSupport;
+using Xunit.Abstractions;
+
+namespace Ipv6Dind.Lab.Tests;
+
+/// <summary>
+/// The fault sweep of tests/Ipv6Dind.IntegrationTests/Faults/FaultSweepTests.cs, on the in-memory daemon: a clean run
+/// of an operation counts its K Docker calls (execs included, nodes one at a time so that call k is the same call in
+/// every run); then for every k in 1..K the operation runs again, with call k failing (a DindException), separately
+/// with the operation's token cancelled as call k starts, and with call k done but its answer lost (the state before
+/// is arranged once, each case runs on a <see cref="InMemoryDockerApi.Fork"/> of it). After each case the daemon's
+/// snapshot (with the cluster's lock file) must be the one before the operation - or, when the operation
+/// succeeded anyway, the one of a clean run; Reset-DindCluster may also leave nothing of the cluster, and after a
+/// failed Remove-DindCluster a second removal must leave nothing. K per operation goes to the test output.
+/// </summary>
+public sealed class FaultSweepTests
+{
+    private readonly ITestOutputHelper _out;
+
+    public FaultSweepTests(ITestOutputHelper output) => _out = output;
+
+    public enum Fault
+    {
+        /// <summary>Call k fails with a DindException before it reaches the daemon.</summary>
+        Fail,
+        /// <summary>Ctrl-C as call k starts: the operation's token is cancelled, the call goes on with it.</summary>
+        Cancel,
+        /// <summary>Call k reaches the daemon and does its work, then fails (a connection lost while the answer was on its way).</summary>
+        LoseAnswer,
+    }
+
+    /// <param name="Arrange">Brings a fresh daemon to the state before the operation (none for New).</param>
+    /// <param name="Act">The operation, on a lab over the faulty daemon; the bare daemon is there for reads that must not count.</param>
+    /// <param name="OldOrNothing">Whether a failure must leave the old state (false: Remove-DindCluster, which a second run finishes).</param>
+    /// <param name="NothingIsOld">Whether a failure may also leave nothing of the cluster (Reset-DindCluster removes a lab it cannot rebuild).</param>
+    /// <param name="StepsFrom">From the first call of this method on, a failure's message names the bring-up step.</param>
+    private sealed record Operation(string Command, Func<DindLab, Task>? Arrange, Func<DindLab, InMemoryDockerApi, Task> Act,
+        bool OldOrNothing = true, bool NothingIsOld = false, string? StepsFrom = null);
+
+    private const string Cluster = "sweep";
+
+    private static readonly Dictionary<string, Operation> Operations = new(StringComparer.Ordinal)
+    {
+        ["New"] = new("New-DindCluster (network lab, 2 nodes)", null,
+            (lab, _) => lab.CreateAsync(InMemoryLab.Spec(Cluster, 2), InMemoryLab.Serial), StepsFrom: "CreateNetwork"),
+        ["AddNode"] = new("Add-DindNode (1 to a 1-node lab)", lab => Create(lab, 1),
+            (lab, _) => lab.AddNodesAsync(Cluster, 1, InMemoryLab.Serial)),
+        ["RemoveNode"] = new("Remove-DindNode (1 of 2)", lab => Create(lab, 2),
+            (lab, _) => lab.RemoveNodeAsync(Cluster, LabNames.Node(Cluster, 2))),
+        ["Reset"] = new("Reset-DindCluster (network lab, 2 nodes)", lab => Create(lab, 2),
+            (lab, _) => lab.ResetAsync(Cluster, InMemoryLab.Serial), NothingIsOld: true),
+        ["SetNat64Prefix"] = new("Set-Nat64Prefix (1 node)", lab => Create(lab, 1), async (lab, docker) =>
+        {
+            // Another /96 inside the cluster's own /48, which the plan already chose clear of the host's ranges.
+            var old = (await InMemoryLab.Lab(docker).GetClustersAsync(Cluster)).Single().Nat64Prefix;
+            await lab.SetNat64PrefixAsync(Cluster, old.Replace(":64::/96", ":65::/96", StringComparison.Ordinal));
+        }),
+        ["Start"] = new("Start-DindCluster after Stop (1 node)", async lab => { await Create(lab, 1); await lab.StopAsync(Cluster); },
+            (lab, _) => lab.StartAsync(Cluster)),
+        ["Remove"] = new("Remove-DindCluster (1 node)", lab => Create(lab, 1),
+            (lab, _) => lab.RemoveAsync(Cluster), OldOrNothing: false),
+    };
+
+    private static Task Create(DindLab lab, int nodes) => lab.CreateAsync(InMemoryLab.Spec(Cluster, nodes), new LabOptions { NetworkOnly = true });
+
+    public static TheoryData<string, Fault> Cases()
+    {
+        var data = new TheoryData<string, Fault>();
+        foreach (var operation in Operations.Keys)
+            foreach (var fault in Enum.GetValues<Fault>())
+                data.Add(operation, fault);
+        return data;
+    }
+
+    private sealed record Arranged(InMemoryDockerApi Docker, List<string> Nothing, List<string> Before);
+
+    private static async Task<Arranged> ArrangeAsync(Operation operation)
+    {
+        var docker = InMemoryLab.NewDaemon();
+        var nothing = await InMemoryLab.StateAsync(docker, Cluster);
+        if (operation.Arrange is not null) await operation.Arrange(InMemoryLab.Lab(docker));
+        return new Arranged(docker, nothing, await InMemoryLab.StateAsync(docker, Cluster));
+    }
+
+    private static string Describe(DockerCall? call) => call is null ? "not reached" : call.Method switch
+    {
+        "Exec" => $"Exec {Short(call.Target)} {string.Join(' ', ((IReadOnlyList<string>)call.Arguments[1]!).Take(3))}",
+        _ => $"{call.Method} {Short(call.Target)}".TrimEnd(),
+    };
+
+    private static string Short(string? id) => id is { Length: 64 } ? id[..12] : id ?? "";
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task AFaultAtAnyCallLeavesTheStateBeforeOrAfter(string name, Fault fault)
+    {
+        var operation = Operations[name];
+
+        var (arranged, nothing, before) = await ArrangeAsync(operation);
+
+        // The clean run: K, and the state after a success.
+        using var clean = await InMemoryLab.ForkAsync(arranged, Cluster);
+        Assert.Equal(before, await InMemoryLab.StateAsync(clean, Cluster));
+        using var counter = new FaultInjectingDockerApi(clean);
+        await operation.Act(InMemoryLab.Lab(counter), clean);
+        var calls = counter.Calls;
+        var k = calls.Count;
+        var after = await InMemoryLab.StateAsync(clean, Cluster);
+        Assert.True(k > 0, "the clean run made no Docker call");
+        var firstStep = operation.StepsFrom is null ? 0 : calls.First(c => c.Method == operation.StepsFrom).Sequence;
+
+        var problems = new List<string>();
+        var failed = 0;
+        for (var target = 1; target <= k; target++)
+        {
+            using var docker = await InMemoryLab.ForkAsync(arranged, Cluster);
+            using var cancel = new CancellationTokenSource();
+            using var faulty = new FaultInjectingDockerApi(docker);
+            if (fault == Fault.Fail) faulty.FailCall(target);
+            else if (fault == Fault.LoseAnswer) faulty.LoseAnswerOfCall(target);
+            else faulty.CancelAtCall(target, cancel);
+            var host = new RefusingHost();
+            Exception? error = null;
+            try { await operation.Act(InMemoryLab.Lab(faulty, cancel.Token, host), docker); }
+            catch (Exception e) { error = e; }
+            var now = await InMemoryLab.StateAsync(docker, Cluster);
+            await InMemoryLab.ForgetLocksAsync(docker, Cluster);
+            var where = $"{operation.Command} {fault} at call {target}/{k} ({Describe(faulty.Calls.ElementAtOrDefault(target - 1))})";
+            if (host.Attempts.Count > 0) problems.Add($"{where}: ran host commands: {string.Join("; ", host.Attempts)}");
+            if (error is null)
+            {
+                if (!now.SequenceEqual(after)) problems.Add($"{where}: succeeded, but not as a clean run does: {InMemoryLab.Diff(after, now)}");
+                continue;
+            }
+            failed++;
+            if (fault == Fault.Cancel ? error is not OperationCanceledException : error is not DindException)
+                problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
+            if (fault != Fault.Cancel && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
+                problems.Add($"{where}: the error does not name the step: {error.Message}");
+            if (operation.OldOrNothing && !now.SequenceEqual(before) && !(operation.NothingIsOld && now.SequenceEqual(nothing)))
+                problems.Add($"{where}: failed ({error.Message}) and left: {InMemoryLab.Diff(before, now)}");
+            if (!operation.OldOrNothing)
+            {
+                // A removal cannot restore what it removed: a second run must finish the job.
+                await InMemoryLab.Lab(docker).RemoveAsync(Cluster);
+                var rest = await InMemoryLab.StateAsync(docker, Cluster);
+                await InMemoryLab.ForgetLocksAsync(docker, Cluster);
+                if (!rest.SequenceEqual(after)) problems.Add($"{where}: failed ({error.Message}); a second removal left: {InMemoryLab.Diff(after, rest)}");
+            }
+        }
+        await InMemoryLab.ForgetLocksAsync(arranged, Cluster);
+        await InMemoryLab.ForgetLocksAsync(clean, Cluster);
+        var byMethod = string.Join(", ", calls.GroupBy(c => c.Method).Select(g => $"{g.Count()} {g.Key}"));
+        var report = $"fault sweep (in memory): {operation.Command}: {fault}: K = {k} calls ({byMethod}), {failed} failed as expected, {k - failed} absorbed, {problems.Count} problem(s)";
+        _out.WriteLine(report);
+        Assert.True(problems.Count == 0, report + "\n" + string.Join("\n", problems));
+    }
+}
