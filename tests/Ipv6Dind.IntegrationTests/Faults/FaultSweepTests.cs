@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ipv6Dind.Core.Diagnostics;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Host;
@@ -29,10 +30,22 @@ public sealed class FaultSweepTests
         _out = output;
     }
 
-    /// <summary>The three fault kinds of one operation run at the same time, each on a cluster of its own (the listing is per cluster).</summary>
-    private static async Task AllKindsAsync(Func<FaultKind, Task> sweep)
+    /// <summary>
+    /// The fault kinds of one operation, run at the same time, each on a cluster of its own (the listing is per
+    /// cluster). Every kind when the operation runs host commands (AAAA mode's ip6tables rules), or with
+    /// IPV6DIND_SWEEP=all. Otherwise only the lost answers: a call that fails, or Ctrl-C as it starts, never reaches
+    /// the daemon, so those cases are the module's own logic, which tests/Ipv6Dind.Lab.Tests/FaultSweepTests.cs sweeps
+    /// at every call on the in-memory daemon in milliseconds; a lost answer is where the real daemon's own behaviour
+    /// (work done, answer gone, sometimes finished later) matters.
+    /// </summary>
+    private static async Task AllKindsAsync(Func<FaultKind, Task> sweep, bool hostCommands = false, [CallerMemberName] string test = "")
     {
-        var runs = Enum.GetValues<FaultKind>().Select(k => Task.Run(() => sweep(k))).ToList();
+        var kinds = hostCommands || Environment.GetEnvironmentVariable("IPV6DIND_SWEEP") == "all"
+            ? Enum.GetValues<FaultKind>()
+            : new[] { FaultKind.LoseAnswer };
+        if (kinds.Length < Enum.GetValues<FaultKind>().Length)
+            SweepReport.Add($"fault sweep: {test}: Fail and Cancel run on the in-memory daemon (tests/Ipv6Dind.Lab.Tests); IPV6DIND_SWEEP=all runs them here too");
+        var runs = kinds.Select(k => Task.Run(() => sweep(k))).ToList();
         try { await Task.WhenAll(runs); }
         catch
         {
@@ -182,7 +195,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task NewDindClusterNetworkLabWithAaaaMode() => AllKindsAsync(NewDindClusterNetworkLabWithAaaaModeCase);
+    public Task NewDindClusterNetworkLabWithAaaaMode() => AllKindsAsync(NewDindClusterNetworkLabWithAaaaModeCase, hostCommands: true);
 
     private async Task NewDindClusterNetworkLabWithAaaaModeCase(FaultKind kind)
     {
@@ -197,7 +210,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase);
+    public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase, hostCommands: true);
 
     private async Task SetDns64AllowAaaaCase(FaultKind kind)
     {
@@ -214,7 +227,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task RemoveDindClusterAaaaMode() => AllKindsAsync(RemoveDindClusterAaaaModeCase);
+    public Task RemoveDindClusterAaaaMode() => AllKindsAsync(RemoveDindClusterAaaaModeCase, hostCommands: true);
 
     private async Task RemoveDindClusterAaaaModeCase(FaultKind kind)
     {

@@ -174,9 +174,11 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
     // ------------------------------------------------------------------------------------------------ New-DindCluster
 
     [Fact]
-    public async Task NewDindClusterNetworkLabTwoNodes()
+    // One node: the smallest lab whose bring-up makes every kind of request (network, DNS64, NAT64, a node, its
+    // routes and resolver); a second node only repeats the node's requests.
+    public async Task NewDindClusterNetworkLabOneNode()
     {
-        const string command = "New-DindCluster -Nodes 2 -NetworkOnly";
+        const string command = "New-DindCluster -Nodes 1 -NetworkOnly";
         const string name = "it-cc-stop-new";
         var daemonId = await _f.DaemonIdAsync();
         try
@@ -184,7 +186,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
             await _f.Lab().RemoveAsync(name);
             var before = await SnapshotAsync(name, daemonId);
 
-            var clean = Invoke("New-DindCluster", NewParameters(name, 2, _f.Upstream));
+            var clean = Invoke("New-DindCluster", NewParameters(name, 1, _f.Upstream));
             Assert.True(clean.Completed, $"clean run: {clean.State} {clean.Error?.Message} {string.Join("; ", clean.Errors)}");
             Assert.Equal(0, clean.Unparsed);
             var after = await SnapshotAsync(name, daemonId);
@@ -199,7 +201,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
             int stopped = 0, completed = 0;
             foreach (var target in Targets(k))
             {
-                var run = Invoke("New-DindCluster", NewParameters(name, 2, _f.Upstream), stopAt: target);
+                var run = Invoke("New-DindCluster", NewParameters(name, 1, _f.Upstream), stopAt: target);
                 var now = await SnapshotAsync(name, daemonId);
                 var where = $"{command}: stop at request {target}/{k} ({run.Hit ?? "not reached"})";
                 if (run.Hung) problems.Add($"{where}: the pipeline did not end within {CaseTimeout}");
