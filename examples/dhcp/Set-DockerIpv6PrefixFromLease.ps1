@@ -22,4 +22,4 @@ param(
 $ErrorActionPreference = 'Stop'
 $restart = @{ Restart = -not $NoRestart }
 if ($PidFile) { $restart.PidFile = $PidFile }
-Set-DockerIpv6Prefix -DelegatedPrefix $DelegatedPrefix -SubnetLength $SubnetLength -Index $Index -ConfigPath $ConfigPath -Confirm:$false @restart | Out-Host
+Set-DockerIpv6Prefix -DelegatedPrefix $DelegatedPrefix -SubnetLength $SubnetLength -Index $Index -ConfigPath $ConfigPath -Confirm:$false -PassThru @restart | Out-Host

@@ -37,6 +37,10 @@ public sealed class SetDns64Command : ClusterLockCmdlet
     [Alias("Upstream")]
     public string[]? Dns64Upstream { get; set; }
 
+    /// <summary>Emit the new settings (like Set-Item, nothing without it).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
@@ -54,7 +58,11 @@ public sealed class SetDns64Command : ClusterLockCmdlet
         }.Where(x => x is not null));
         if (!ShouldProcess(ClusterName, what)) return;
         var upstream = Dns64Upstream;
-        RunLab(async lab => Emit(await lab.SetDns64Async(ClusterName, aaaa, upstream).ConfigureAwait(false)));
+        RunLab(async lab =>
+        {
+            var settings = await lab.SetDns64Async(ClusterName, aaaa, upstream).ConfigureAwait(false);
+            if (PassThru) Emit(settings);
+        });
     }
 }
 
@@ -72,12 +80,20 @@ public sealed class SetNat64PrefixCommand : ClusterLockCmdlet
     [Alias("Prefix")]
     public string Nat64Prefix { get; set; } = "";
 
+    /// <summary>Emit the lab with its new prefix (like Set-Item, nothing without it).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected override void ProcessRecord()
     {
         Invoke(() => LabInput.ClusterName(ClusterName));
         var parsed = Invoke(() => Core.Addressing.Nat64Conversion.ParseNat64Prefix(Nat64Prefix));
         if (!ShouldProcess(ClusterName, $"Move NAT64 and DNS64 synthesis to {parsed} and re-route every node")) return;
-        RunLab(async lab => Emit(await lab.SetNat64PrefixAsync(ClusterName, parsed.ToString()).ConfigureAwait(false)));
+        RunLab(async lab =>
+        {
+            var cluster = await lab.SetNat64PrefixAsync(ClusterName, parsed.ToString()).ConfigureAwait(false);
+            if (PassThru) Emit(cluster);
+        });
     }
 }
 

@@ -40,6 +40,10 @@ public abstract class DockerDaemonCmdlet : DindCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
+    /// <summary>Emit the resulting settings (like Set-Item, nothing without it; a needed restart is a warning either way).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected DockerRestartOptions RestartOptions()
     {
         Invoke(() => LabInput.Path(ConfigPath, nameof(ConfigPath)));
@@ -55,11 +59,11 @@ public abstract class DockerDaemonCmdlet : DindCmdlet
         };
     }
 
-    /// <summary>Runs the request with each step behind ShouldProcess; writes the settings unless the change was declined.</summary>
+    /// <summary>Runs the request with each step behind ShouldProcess; with -PassThru writes the settings unless the change was declined.</summary>
     protected void Apply(DockerIpv6Request request) =>
         RunAsync(async ctx =>
         {
             var settings = await new DockerIpv6Setup(ctx, Confirm).ApplyAsync(request).ConfigureAwait(false);
-            if (settings is not null) Emit(settings);
+            if (settings is not null && PassThru) Emit(settings);
         });
 }

@@ -83,7 +83,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         try
         {
             await new HostFirewall().EnsureAsync(new[] { other }, default);
-            var r = _ps.Run($"Enable-DockerIpv6 {prefix} -NoIp6Tables -Masquerade -Restart {DaemonArgs}");
+            var r = _ps.Run($"Enable-DockerIpv6 {prefix} -NoIp6Tables -Masquerade -Restart -PassThru {DaemonArgs}");
             r.AssertSuccess();
             var s = r.Single<DockerIpv6Settings>();
             _out.WriteLine($"{s.RestartMethod}; backup {s.BackupPath}");
@@ -104,7 +104,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
             Assert.Equal(("nat", "POSTROUTING"), (rule.Table, rule.Chain));
             Assert.Contains("MASQUERADE", rule.Specification);
 
-            var off = _ps.Run($"Enable-DockerIpv6 {prefix} -NoIp6Tables -Masquerade:$false -Restart {DaemonArgs}");
+            var off = _ps.Run($"Enable-DockerIpv6 {prefix} -NoIp6Tables -Masquerade:$false -Restart -PassThru {DaemonArgs}");
             off.AssertSuccess();
             var after = off.Single<DockerIpv6Settings>();
             Assert.False(after.Changed);
@@ -126,7 +126,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         var command = "@(" + string.Join(", ", _d.Argv.Select(a => $"'{a}'")) + ")";
         var pidBefore = _d.Pid;
 
-        var r = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -DaemonCommand {command} {DaemonArgs}");
+        var r = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -PassThru -DaemonCommand {command} {DaemonArgs}");
         r.AssertSuccess();
         var s = r.Single<DockerIpv6Settings>();
         Assert.Equal(expected, s.FixedCidrV6);
@@ -136,7 +136,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         Assert.NotEqual(pidBefore, pidAfter);
         Assert.Contains(expected, (await DaemonIpv6Async()).BridgeSubnets);
 
-        var again = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -DaemonCommand {command} {DaemonArgs}");
+        var again = _ps.Run($"Set-DockerIpv6Prefix {delegated} -Restart -PassThru -DaemonCommand {command} {DaemonArgs}");
         again.AssertSuccess();
         Assert.False(again.Single<DockerIpv6Settings>().Restarted);
         Assert.Equal(pidAfter, _d.Pid);
@@ -151,7 +151,7 @@ public sealed class HostToolingTests : IClassFixture<TestDockerdFixture>
         {
             File.WriteAllText(_d.ConfigFile, original.TrimEnd().TrimEnd('}') + ",\n}\n");   // a trailing comma
             var broken = File.ReadAllText(_d.ConfigFile);
-            var r = _ps.Run($"Enable-DockerIpv6 fd00:d1d:{_d.Id}:3::/64 -NoIp6Tables -Restart {DaemonArgs}");
+            var r = _ps.Run($"Enable-DockerIpv6 fd00:d1d:{_d.Id}:3::/64 -NoIp6Tables -Restart -PassThru {DaemonArgs}");
             Assert.StartsWith("InvalidDaemonJson,", r.ErrorId);
             Assert.Equal(broken, File.ReadAllText(_d.ConfigFile));
             Assert.Equal(pid, _d.Pid);

@@ -144,7 +144,7 @@ public sealed class LabOperationsTests
             Assert.All(Routes(name), x => Assert.True(x.Present, x.ToString()));
 
             // The move.
-            var moved = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {newPrefix}");
+            var moved = _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {newPrefix} -PassThru");
             moved.AssertSuccess();
             Assert.Equal(newPrefix.ToString(), moved.Single<DindCluster>().Nat64Prefix);
             var after = GetCluster(name);
@@ -203,7 +203,7 @@ public sealed class LabOperationsTests
             Assert.Empty(await firewall.ListClusterAsync(name, default));
 
             // On: real AAAA records, exactly the three host rules.
-            var on = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa");
+            var on = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa -PassThru");
             on.AssertSuccess();
             Assert.True(on.Single<Dns64Settings>().AllowAaaa);
             Assert.True(_f.Ps.Run($"Get-Dns64 {name}").Single<Dns64Settings>().AllowAaaa);
@@ -220,7 +220,7 @@ public sealed class LabOperationsTests
             Assert.Equal(3, (await firewall.ListClusterAsync(name, default)).Count);
 
             // Off: forced synthesis again, the rules gone, everything else untouched.
-            var off = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa:$false");
+            var off = _f.Ps.Run($"Set-Dns64 {name} -AllowAaaa:$false -PassThru");
             off.AssertSuccess();
             Assert.False(off.Single<Dns64Settings>().AllowAaaa);
             Assert.False(_f.Ps.Run($"Get-Dns64 {name}").Single<Dns64Settings>().AllowAaaa);
@@ -229,7 +229,7 @@ public sealed class LabOperationsTests
             Assert.Equal(othersBefore, await OtherHostRulesAsync(name));
 
             // Changing the upstream (to the same resolver) keeps the lab working.
-            var upstream = _f.Ps.Run($"Set-Dns64 {name} -Dns64Upstream {OutsideWorld.ResolverAddress4}");
+            var upstream = _f.Ps.Run($"Set-Dns64 {name} -Dns64Upstream {OutsideWorld.ResolverAddress4} -PassThru");
             upstream.AssertSuccess();
             var settings = upstream.Single<Dns64Settings>();
             Assert.Equal(new[] { OutsideWorld.ResolverAddress4 }, settings.Upstream);

@@ -21,7 +21,20 @@ public sealed class HostCmdletTests : IClassFixture<ModuleFixture>, IDisposable
 
     private PsResult WithoutDocker(string script) => _ps.Run($"{NoDocker}; try {{ {script} }} finally {{ $env:DOCKER_HOST = $null }}");
 
-    private string Docker(string args) => $"{args} -ConfigPath '{Config}' -PidFile '{NoPid}' -DockerVersion 20.10.24 -Confirm:$false";
+    private string Docker(string args) => $"{args} -ConfigPath '{Config}' -PidFile '{NoPid}' -DockerVersion 20.10.24 -Confirm:$false -PassThru";
+
+    [Theory]
+    [InlineData("Enable-DockerIpv6 fd00:d0c:1::/64")]
+    [InlineData("Set-DockerIpv6Prefix 2001:db8:1234:5600::/56")]
+    public void WithoutPassThruTheChangeIsMadeAndNothingIsWritten(string command)
+    {
+        var r = _ps.Run($"{command} -ConfigPath '{Config}' -PidFile '{NoPid}' -DockerVersion 20.10.24 -Confirm:$false");
+        Assert.Null(r.ErrorId);
+        Assert.Empty(r.Output);
+        Assert.Contains("fixed-cidr-v6", File.ReadAllText(Config));
+        // The restart it needs is said as a warning, with or without -PassThru.
+        Assert.Contains(r.Warnings, w => w.Contains("Restart Docker (or use -Restart)", StringComparison.Ordinal));
+    }
 
     [Fact]
     public void GetConntrackHashsizeAnswersForAnyCpuCount()
