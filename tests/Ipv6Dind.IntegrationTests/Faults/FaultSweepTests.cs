@@ -32,15 +32,16 @@ public sealed class FaultSweepTests
 
     /// <summary>
     /// The fault kinds of one operation, run at the same time, each on a cluster of its own (the listing is per
-    /// cluster). Every kind when the operation runs host commands (AAAA mode's ip6tables rules), or with
-    /// IPV6DIND_SWEEP=all. Otherwise only the lost answers: a call that fails, or Ctrl-C as it starts, never reaches
-    /// the daemon, so those cases are the module's own logic, which tests/Ipv6Dind.Lab.Tests/FaultSweepTests.cs sweeps
-    /// at every call on the in-memory daemon in milliseconds; a lost answer is where the real daemon's own behaviour
-    /// (work done, answer gone, sometimes finished later) matters.
+    /// cluster). Every kind when the in-memory daemon cannot run the operation (<paramref name="everyKind"/>: host
+    /// commands of AAAA mode, the Kubernetes phase's execs into the kubeadm double), or with IPV6DIND_SWEEP=all.
+    /// Otherwise only the lost answers: a call that fails, or Ctrl-C as it starts, never reaches the daemon, so those
+    /// cases are the module's own logic, which tests/Ipv6Dind.Lab.Tests/FaultSweepTests.cs sweeps at every call on the
+    /// in-memory daemon in milliseconds; a lost answer is where the real daemon's own behaviour (work done, answer
+    /// gone, sometimes finished later) matters.
     /// </summary>
-    private static async Task AllKindsAsync(Func<FaultKind, Task> sweep, bool hostCommands = false, [CallerMemberName] string test = "")
+    private static async Task AllKindsAsync(Func<FaultKind, Task> sweep, bool everyKind = false, [CallerMemberName] string test = "")
     {
-        var kinds = hostCommands || Environment.GetEnvironmentVariable("IPV6DIND_SWEEP") == "all"
+        var kinds = everyKind || Environment.GetEnvironmentVariable("IPV6DIND_SWEEP") == "all"
             ? Enum.GetValues<FaultKind>()
             : new[] { FaultKind.LoseAnswer };
         if (kinds.Length < Enum.GetValues<FaultKind>().Length)
@@ -195,7 +196,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task NewDindClusterNetworkLabWithAaaaMode() => AllKindsAsync(NewDindClusterNetworkLabWithAaaaModeCase, hostCommands: true);
+    public Task NewDindClusterNetworkLabWithAaaaMode() => AllKindsAsync(NewDindClusterNetworkLabWithAaaaModeCase, everyKind: true);
 
     private async Task NewDindClusterNetworkLabWithAaaaModeCase(FaultKind kind)
     {
@@ -210,7 +211,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase, hostCommands: true);
+    public Task SetDns64AllowAaaa() => AllKindsAsync(SetDns64AllowAaaaCase, everyKind: true);
 
     private async Task SetDns64AllowAaaaCase(FaultKind kind)
     {
@@ -227,7 +228,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    public Task RemoveDindClusterAaaaMode() => AllKindsAsync(RemoveDindClusterAaaaModeCase, hostCommands: true);
+    public Task RemoveDindClusterAaaaMode() => AllKindsAsync(RemoveDindClusterAaaaModeCase, everyKind: true);
 
     private async Task RemoveDindClusterAaaaModeCase(FaultKind kind)
     {
@@ -331,8 +332,7 @@ public sealed class FaultSweepTests
     }
 
     [Fact]
-    [Trait("Sweep", "Extended")]
-    public Task NewDindClusterKubernetesOneNodeAgainstTheDoubles() => AllKindsAsync(NewDindClusterKubernetesOneNodeAgainstTheDoublesCase);
+    public Task NewDindClusterKubernetesOneNodeAgainstTheDoubles() => AllKindsAsync(NewDindClusterKubernetesOneNodeAgainstTheDoublesCase, everyKind: true);
 
     private async Task NewDindClusterKubernetesOneNodeAgainstTheDoublesCase(FaultKind kind)
     {

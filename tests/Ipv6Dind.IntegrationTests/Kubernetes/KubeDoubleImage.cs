@@ -41,45 +41,88 @@ public static class KubeDoubleImage
     /// </summary>
     public static async Task<string> EnsureKubernetesNodeAsync(IDockerApi docker)
     {
+        using var held = await HoldAsync(CancellationToken.None);
         var ctx = new OperationContext(CancellationToken.None, new Progress<DindProgress>(), NullLog.Instance);
         var product = await new ImageBuilder(docker, ctx).EnsureKubernetesNodeImageAsync(
             Path.Combine(SourceDirectory, "scripts"), DefaultVersion, force: false);
-        return await EnsureAsync(docker, CancellationToken.None, product.Reference);
+        return await EnsureHeldAsync(docker, CancellationToken.None, product.Reference);
     }
 
     public static async Task<string> EnsureAsync(IDockerApi docker, CancellationToken ct, string? baseImage = null)
     {
+        using var held = await HoldAsync(ct);
+        return await EnsureHeldAsync(docker, ct, baseImage);
+    }
+
+    /// <summary>
+    /// The images are built once for all test processes: tests/run runs the fault sweep in a process of its own
+    /// beside the other tests, and both build these images on first use. <see cref="Gate"/> orders this process's
+    /// callers; an exclusive open of a lock file in a root-only folder (flock, which .NET takes for FileShare.None)
+    /// orders the processes; the second finds the image built.
+    /// </summary>
+    private static async Task<IDisposable> HoldAsync(CancellationToken ct)
+    {
         await Gate.WaitAsync(ct);
         try
         {
-            var builder = new ImageBuilder(docker, new OperationContext(ct, new Progress<DindProgress>(), NullLog.Instance));
-            if (baseImage is null)
+            Directory.CreateDirectory(LockFolder);
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
+            while (true)
             {
-                baseImage = ImageBuilder.ReferenceFor("node");
-                await builder.EnsureImagesAsync(new[] { "node" }, force: false);
+                try
+                {
+                    var file = new FileStream(Path.Combine(LockFolder, "kube-double-image.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    return new Held(file);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+                }
             }
-            var baseId = (await docker.InspectImageAsync(baseImage, ct))?.Id
-                ?? throw new InvalidOperationException($"The base image {baseImage} of the kubeadm double is missing.");
-            var files = SourceFiles();
-            var hash = Hash(files, baseImage + "@" + baseId);
-            var reference = $"{Repository}:{hash[..16]}";
-            if (await docker.InspectImageAsync(reference, ct) is not null) return reference;
-
-            using var context = Context(files);
-            await docker.BuildImageAsync(context, reference, new ImageBuildOptions
-            {
-                BuildArgs = new Dictionary<string, string> { ["BASE"] = baseImage, ["KUBERNETES_VERSION"] = DefaultVersion },
-                // The node image's recipe label would otherwise be inherited and describe the wrong recipe.
-                Labels = new Dictionary<string, string> { [TestDoubleLabel] = "true", [ImageRecipes.RecipeLabel] = hash },
-                NetworkMode = "host",
-                ExtraHosts = await builder.MirrorHostsAsync(),
-            }, ct);
-            return reference;
         }
-        finally
+        catch
         {
             Gate.Release();
+            throw;
         }
+    }
+
+    private const string LockFolder = "/run/ipv6dind-tests";
+
+    private sealed class Held(FileStream file) : IDisposable
+    {
+        public void Dispose()
+        {
+            file.Dispose();
+            Gate.Release();
+        }
+    }
+
+    private static async Task<string> EnsureHeldAsync(IDockerApi docker, CancellationToken ct, string? baseImage)
+    {
+        var builder = new ImageBuilder(docker, new OperationContext(ct, new Progress<DindProgress>(), NullLog.Instance));
+        if (baseImage is null)
+        {
+            baseImage = ImageBuilder.ReferenceFor("node");
+            await builder.EnsureImagesAsync(new[] { "node" }, force: false);
+        }
+        var baseId = (await docker.InspectImageAsync(baseImage, ct))?.Id
+            ?? throw new InvalidOperationException($"The base image {baseImage} of the kubeadm double is missing.");
+        var files = SourceFiles();
+        var hash = Hash(files, baseImage + "@" + baseId);
+        var reference = $"{Repository}:{hash[..16]}";
+        if (await docker.InspectImageAsync(reference, ct) is not null) return reference;
+
+        using var context = Context(files);
+        await docker.BuildImageAsync(context, reference, new ImageBuildOptions
+        {
+            BuildArgs = new Dictionary<string, string> { ["BASE"] = baseImage, ["KUBERNETES_VERSION"] = DefaultVersion },
+            // The node image's recipe label would otherwise be inherited and describe the wrong recipe.
+            Labels = new Dictionary<string, string> { [TestDoubleLabel] = "true", [ImageRecipes.RecipeLabel] = hash },
+            NetworkMode = "host",
+            ExtraHosts = await builder.MirrorHostsAsync(),
+        }, ct);
+        return reference;
     }
 
     /// <summary>(path relative to the folder with '/' separators, bytes), sorted, without Python byte-code.</summary>
