@@ -69,8 +69,25 @@ public static class HostNetworkFacts
         }
     }
 
-    /// <summary>The host's IPv4 addresses with their prefixes (no /proc file lists them with lengths).</summary>
-    public static IEnumerable<ReservedRange> Ipv4Addresses()
+    /// <summary>
+    /// The host's IPv4 addresses with their prefixes (no /proc file lists them with lengths). .NET's interface
+    /// listing can throw while interfaces come and go (the veth pairs of containers starting beside it:
+    /// ArgumentException "An invalid IP address was specified", seen in the fault sweep), so a listing that fails
+    /// is read again, a few times, before the error is let through.
+    /// </summary>
+    public static IReadOnlyList<ReservedRange> Ipv4Addresses()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return ReadIpv4Addresses().ToList(); }
+            catch (Exception e) when (attempt < 5 && e is ArgumentException or NetworkInformationException or IOException)
+            {
+                Thread.Sleep(20 * attempt);
+            }
+        }
+    }
+
+    private static IEnumerable<ReservedRange> ReadIpv4Addresses()
     {
         NetworkInterface[] interfaces;
         try { interfaces = NetworkInterface.GetAllNetworkInterfaces(); }
