@@ -375,6 +375,7 @@ public sealed class SweepFixture : IAsyncLifetime
     {
         _ = LabFixture.RunId;     // marks this process's objects with the run label
         Docker = DockerApi.Connect();
+        await LabFixture.RemoveDeadRunsAsync(Docker);
         await new Ipv6Dind.Core.Images.ImageBuilder(Docker, OperationContext.None).EnsureImagesAsync(new[] { "dns64", "nat64", "node" }, force: false);
     }
 

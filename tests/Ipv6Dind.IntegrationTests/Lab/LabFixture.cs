@@ -20,11 +20,53 @@ public sealed class LabFixture : IAsyncLifetime
     public const string RunLabel = "io.ipv6dind-test.run";
     public static readonly string RunId = MarkRun();
 
+    /// <summary>
+    /// "&lt;pid&gt;.&lt;start time&gt;.&lt;random&gt;": the test process and its start time (field 22 of /proc/&lt;pid&gt;/stat), so
+    /// that a later run can tell the debris of a run that was killed (its process is gone) from a run still going.
+    /// </summary>
     private static string MarkRun()
     {
-        var id = Guid.NewGuid().ToString("N")[..12];
+        var id = $"{Environment.ProcessId}.{StartTime(Environment.ProcessId)}.{Guid.NewGuid().ToString("N")[..8]}";
         Environment.SetEnvironmentVariable(LabLabels.ExtraVariable, $"{RunLabel}={id}");
         return id;
+    }
+
+    private static string StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
+        }
+        catch (IOException) { return "gone"; }
+        catch (UnauthorizedAccessException) { return "gone"; }
+    }
+
+    /// <summary>
+    /// Whether the test process that made <paramref name="runId"/> still runs. Ids of the earlier form (12 hex digits,
+    /// before the process was recorded) belong to runs of older test code, all over; any other form: assumed alive.
+    /// </summary>
+    public static bool RunIsAlive(string runId)
+    {
+        if (runId.Length == 12 && runId.All(Uri.IsHexDigit)) return false;
+        var parts = runId.Split('.');
+        if (parts.Length != 3 || !int.TryParse(parts[0], out var pid)) return true;
+        return StartTime(pid) == parts[1];
+    }
+
+    /// <summary>
+    /// Clusters left by test runs whose process is gone (killed by a time limit, a reboot, Ctrl-C): removed at the start
+    /// of a run, so that a reserved test name ("it-sw-k8-fa") is free again. A run that is still going is never touched.
+    /// </summary>
+    public static async Task RemoveDeadRunsAsync(IDockerApi docker)
+    {
+        var any = new Dictionary<string, string> { [RunLabel] = "" };
+        var names = (await docker.ListContainersAsync(any, default)).Select(c => c.Labels)
+            .Concat((await docker.ListNetworksAsync(any, default)).Select(n => n.Labels))
+            .Where(l => l.TryGetValue(RunLabel, out var run) && !RunIsAlive(run) && l.ContainsKey(LabLabels.Cluster))
+            .Select(l => l[LabLabels.Cluster]).Distinct().ToList();
+        var lab = new DindLab(docker, OperationContext.None);
+        foreach (var name in names) await lab.RemoveAsync(name);
     }
     public OutsideWorld World { get; } = new();
     public IDockerApi Docker { get; private set; } = null!;
@@ -33,6 +75,7 @@ public sealed class LabFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Docker = DockerApi.Connect();
+        await RemoveDeadRunsAsync(Docker);
         await RemoveTestClustersAsync();
         await new ImageBuilder(Docker, OperationContext.None).EnsureImagesAsync(new[] { "dns64", "nat64", "node" }, force: false);
         await World.StartAsync();
