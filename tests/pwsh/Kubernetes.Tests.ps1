@@ -59,6 +59,16 @@ Describe 'A Kubernetes lab of the kubeadm double' -Tag 'Lab', 'Kubernetes' {
         $failed | Should -Be @('ClusterDnsService', 'ClusterDnsThroughDns64')
     }
 
+    It 'is checked by examples/pester/DindLab.Tests.ps1: every Kubernetes check passes but the two cluster-DNS ones' {
+        $r = Invoke-NestedPester -Path 'examples/pester/DindLab.Tests.ps1' -Data @{ ClusterName = $Lab; ProbeName = $OutsideName; ProbeUrl = $OutsideUrl }
+        $text = $r.Output -replace "`e\[[0-9;]*m", ''
+        $text | Should -Match 'RESULT passed=([1-9][0-9]*) failed=2 skipped=\d+ containers-failed=0' -Because "$text`n$($r.ErrorText)"
+        $failed = @($text -split "`n" | Where-Object { $_ -match '^\s*\[-\] ' })
+        $failed.Count | Should -Be 2 -Because ($failed -join "`n")
+        $failed | ForEach-Object { $_ | Should -Match 'ClusterDns(Service|ThroughDns64)' }
+        $text | Should -Match '\[\+\] [^\n]*KubernetesNodeReady'
+    }
+
     It 'is reset by the nightly script: exit 2 for the cluster-DNS checks only' {
         $log = Join-Path $TestDrive 'k.log'
         $r = Invoke-Pwsh -ArgumentList @('-File', $Nightly, '-ClusterName', $Lab, '-LogPath', $log, '-ProbeName', $OutsideName,
