@@ -1,5 +1,5 @@
-# What only real pwsh shows about the module's output (issue 13, item 4): member enumeration over arrays, default
-# views at 80 columns, Get-Error and tab completion. No Docker here; tests/pwsh/Lab.Tests.ps1 has what needs a lab.
+# What only real pwsh shows about the module's output: member enumeration over arrays, default
+# views at 80 columns, Get-Error and tab completion. No Docker here; tests/pwsh/OutputLab.Tests.ps1 has what needs a lab.
 BeforeAll {
     Import-Module $env:IPV6DIND_MODULE -Force
 

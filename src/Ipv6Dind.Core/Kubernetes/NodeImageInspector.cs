@@ -123,7 +123,7 @@ public static class NodeImageInspector
     }
 
     /// <summary>
-    /// Starts /bin/true with --privileged. Where the daemon's capability bounding set lacks a capability (LAB-NOTES:
+    /// Starts /bin/true with --privileged. Where the daemon's capability bounding set lacks a capability (docs/design/README.md, "Docker and kernel facts":
     /// CAP_SYS_RESOURCE here), runc refuses with "unable to apply caps" and the nodes get the near-privileged set instead.
     /// </summary>
     private static async Task<bool> PrivilegedPermittedAsync(IDockerApi docker, string image, Dictionary<string, string> labels, string clusterName, string suffix, CancellationToken ct)
