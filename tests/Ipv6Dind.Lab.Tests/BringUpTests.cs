@@ -112,4 +112,55 @@ public sealed class BringUpTests
         var verify = calls.Last(c => c.Method == "Exec" && nodes.Contains(ContainerOf(c) ?? "") && IsExec(c, ContainerOf(c)!, "dig")).Sequence;
         Assert.True(nodes.All(n => One(c => IsExec(c, n, "ip", "-batch", "-"), "route batch of " + n) < verify), "verified before every node was routed:\n" + trace);
     }
+
+    private sealed class Recorder : Ipv6Dind.Core.Diagnostics.IDindLog, IProgress<Ipv6Dind.Core.Diagnostics.DindProgress>
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Verbose { get; } = new();
+        public System.Collections.Concurrent.ConcurrentQueue<Ipv6Dind.Core.Diagnostics.DindProgress> Progress { get; } = new();
+        void Ipv6Dind.Core.Diagnostics.IDindLog.Verbose(string message) => Verbose.Enqueue(message);
+        public void Warning(string message) => Verbose.Enqueue("WARNING " + message);
+        public void Debug(string message) { }
+        public void Report(Ipv6Dind.Core.Diagnostics.DindProgress value) => Progress.Enqueue(value);
+    }
+
+    [Fact]
+    public async Task NewAndResetTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
+    {
+        using var docker = InMemoryLab.NewDaemon();
+        var create = new Recorder();
+        var lab = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, create, create), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await lab.CreateAsync(InMemoryLab.Spec("steps", 2), new LabOptions { NetworkOnly = true });
+
+        var told = create.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal))
+            .Select(l => l[6..^7]).ToList();
+        Assert.Equal(LabSteps.All, told);
+        foreach (var step in LabSteps.All.Skip(1))      // each step also says what it does as it starts
+            Assert.Contains(create.Verbose, l => l.StartsWith($"Step '{step}': ", StringComparison.Ordinal));
+        AssertForwardToCompleted(create.Progress, "New-DindCluster");
+
+        var reset = new Recorder();
+        var again = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, reset, reset), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await again.ResetAsync("steps", new LabOptions { NetworkOnly = true });
+        var resetSteps = reset.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
+        Assert.Equal(new[] { LabSteps.RemoveNodes, LabSteps.Nodes, LabSteps.Routes, LabSteps.Verify }, resetSteps);
+        AssertForwardToCompleted(reset.Progress, "Reset-DindCluster");
+        await again.RemoveAsync("steps");
+    }
+
+    private static void AssertForwardToCompleted(IEnumerable<Ipv6Dind.Core.Diagnostics.DindProgress> records, string activity)
+    {
+        var list = records.ToList();
+        Assert.NotEmpty(list);
+        Assert.All(list, r => Assert.Equal(activity, r.Activity));
+        var percents = list.Select(r => r.PercentComplete).ToList();
+        Assert.Equal(percents.Order(), percents);
+        Assert.Equal((100, true), (list[^1].PercentComplete, list[^1].Completed));
+        Assert.Single(list, r => r.Completed);
+    }
 }

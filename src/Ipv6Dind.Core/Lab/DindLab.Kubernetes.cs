@@ -109,7 +109,7 @@ public sealed partial class DindLab
     }
 
     /// <summary>Every worker joins at the same time, pinned to the CA of init.</summary>
-    private async Task KubeadmJoinAsync(AddressPlan plan, IReadOnlyDictionary<int, string> nodeIds, KubeadmOptions kubeadm, string caCertHash, LabOptions options)
+    private async Task KubeadmJoinAsync(AddressPlan plan, IReadOnlyDictionary<int, string> nodeIds, KubeadmOptions kubeadm, string caCertHash, LabOptions options, StepScope scope)
     {
         var workers = plan.NodeAddresses.Skip(1).ToList();
         var joined = 0;
@@ -123,7 +123,7 @@ public sealed partial class DindLab
                 "kubeadm", "join", "--config=" + join.ContainerPath, "--skip-phases=preflight", "--v=6",
             }, options.KubeadmTimeout).ConfigureAwait(false);
             var done = Interlocked.Increment(ref joined);
-            Report(LabSteps.KubeadmJoin, $"{done} of {workers.Count} worker(s) joined ({node.NodeName})", 80 + 5 * done / Math.Max(1, workers.Count));
+            scope.Report($"{done} of {workers.Count} worker(s) joined ({node.NodeName})", done, workers.Count);
         }).ConfigureAwait(false);
     }
 
@@ -227,10 +227,10 @@ public sealed partial class DindLab
             : $"CoreDNS already forwarded to the cluster's DNS64 at {plan.Dns64Address}.");
     }
 
-    private async Task WaitForKubernetesAsync(IKubernetesApi api, AddressPlan plan, LabOptions options)
+    private async Task WaitForKubernetesAsync(IKubernetesApi api, AddressPlan plan, LabOptions options, StepScope scope)
     {
         var names = plan.NodeAddresses.Select(n => n.NodeName).ToList();
-        var progress = new InlineProgress(text => Report(LabSteps.KubernetesReady, text, 92));
+        var progress = new InlineProgress(text => scope.Report(text));
         await api.WaitForReadyAsync(names, options.KubernetesReadyTimeout, progress, Ct).ConfigureAwait(false);
     }
 

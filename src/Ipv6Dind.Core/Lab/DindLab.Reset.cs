@@ -23,7 +23,7 @@ public sealed partial class DindLab
     /// </summary>
     public async Task<DindCluster> ResetAsync(string cluster, LabOptions options)
     {
-        _activity = "Reset-DindCluster";
+        var runner = new StepRunner("Reset-DindCluster", _ctx, AfterStep);
         using var held = await LockAsync(cluster, "Reset-DindCluster", options.LockWait).ConfigureAwait(false);
         var (info, existingPlan) = await RequireAsync(cluster).ConfigureAwait(false);
         var services = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) is LabLabels.RoleDns64 or LabLabels.RoleNat64).ToList();
@@ -38,7 +38,7 @@ public sealed partial class DindLab
         NodeImageFacts? kubernetes = null;
         if (!info.NetworkOnly)
         {
-            Report("reset", $"inspecting node image {images.Node}", 2);
+            runner.Report(LabSteps.Preflight, $"inspecting node image {images.Node}", 2);
             kubernetes = await NodeImageInspector.InspectAsync(_docker, images.Node, cluster, null, Ct, fallbackVersion: info.KubernetesVersion).ConfigureAwait(false);
             spec.KubernetesVersion = kubernetes.KubernetesVersion;
             spec.Cni = ChooseCni(spec.Cni, explicitCni: true, kubernetes);
@@ -46,46 +46,51 @@ public sealed partial class DindLab
         }
 
         var old = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode).ToList();
-        Report(LabSteps.RemoveNodes, $"removing {old.Count} node(s)", 5);
-        var journal = new Journal(Log);
-        var step = LabSteps.RemoveNodes;
+        var journal = runner.Journal;
         var asItWas = false;
         try
         {
-            try
+            var steps = new List<LabStep>
             {
-                await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
+                new(LabSteps.RemoveNodes, $"removing {old.Count} node(s)", 10, async _ =>
                 {
-                    await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
-                    Log.Verbose($"Removed node {c.Name} (and its /var volume).");
-                }).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is DindException or OperationCanceledException)
-            {
-                // Which old nodes are still there decides: all of them - the old state, as it was; none - the removal
-                // was done (its answer was lost), so the reset goes on unless stopped; some - neither, so nothing.
-                var still = await OldNodesLeftAsync(cluster, old).ConfigureAwait(false);
-                if (still == old.Count)
-                {
-                    asItWas = true;
-                    if (ex is OperationCanceledException) throw;
-                    throw StepFailed(ex, $"Reset step '{step}'", $"'{cluster}'", cluster, " The cluster is as it was.", " The cluster is as it was.");
-                }
-                if (still > 0 || ex is OperationCanceledException) throw;
-                Log.Verbose($"Removing the old nodes reported '{ex.Message}', but none of them is left: going on.");
-            }
-            step = LabSteps.Nodes;
-            await BringUpNodesAsync(spec, plan, images.Node, kubernetes, options, journal, s => step = s).ConfigureAwait(false);
+                    try
+                    {
+                        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = Ct }, async (c, _) =>
+                        {
+                            await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                            Log.Verbose($"Removed node {c.Name} (and its /var volume).");
+                        }).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is DindException or OperationCanceledException)
+                    {
+                        // Which old nodes are still there decides: all of them - the old state, as it was; none - the
+                        // removal was done (its answer was lost), so the reset goes on unless stopped; some - neither, so nothing.
+                        var still = await OldNodesLeftAsync(cluster, old).ConfigureAwait(false);
+                        if (still == old.Count)
+                        {
+                            asItWas = true;
+                            if (ex is OperationCanceledException) throw;
+                            throw StepFailed(ex, $"Reset step '{LabSteps.RemoveNodes}'", $"'{cluster}'", cluster, " The cluster is as it was.", " The cluster is as it was.");
+                        }
+                        if (still > 0 || ex is OperationCanceledException) throw;
+                        Log.Verbose($"Removing the old nodes reported '{ex.Message}', but none of them is left: going on.");
+                    }
+                }),
+            };
+            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal));
+            await runner.RunAsync(steps, from: 3).ConfigureAwait(false);
             // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();
-            Report(LabSteps.Verify, "done", 100, completed: true);
+            runner.Complete(LabSteps.Verify);
         }
         catch (Exception ex) when (!asItWas)
         {
             // The old nodes are gone by now (all or some), so "the old state" cannot come back: a failed reset leaves
             // nothing (the nodes it made, then the network, DNS64, NAT64, host rules and the lock file), and says so;
             // New-DindCluster (or the nightly script) makes the cluster again from scratch, with the same addresses.
+            var step = runner.FailedStep;
             var cancelled = ex is OperationCanceledException && Ct.IsCancellationRequested;
             Log.Warning($"Reset-DindCluster '{cluster}' {(cancelled ? "was stopped" : "failed")} during step '{step}'; removing the cluster entirely.");
             var left = await RollBackAndSweepAsync(journal, cluster, ownsName: true, options.RollbackBudget).ConfigureAwait(false);
@@ -108,36 +113,33 @@ public sealed partial class DindLab
     }
 
     /// <summary>kubeadm init, joins, CoreDNS, readiness (shared by New-DindCluster and Reset-DindCluster).</summary>
-    private async Task RunKubernetesPhaseAsync(DindClusterSpec spec, AddressPlan plan, IReadOnlyDictionary<int, string> nodeIds, NodeImageFacts kubernetes,
-        LabOptions options, Action<string> stepStarted)
+    private IEnumerable<LabStep> KubernetesSteps(DindClusterSpec spec, AddressPlan plan, IReadOnlyDictionary<int, string> nodeIds, NodeImageFacts kubernetes,
+        LabOptions options)
     {
-        var step = LabSteps.KubeadmInit;
-        stepStarted(step);
-        Report(step, $"kubeadm init on {plan.NodeAddresses[0].NodeName} (Kubernetes {kubernetes.KubernetesVersion})", 72);
         var kubeadm = KubeadmOptions.From(spec, plan, KubernetesConfigs.NewBootstrapToken());
-        var caCertHash = await KubeadmInitAsync(spec, plan, nodeIds, kubeadm, options).ConfigureAwait(false);
-        await StepDone(step).ConfigureAwait(false);
-
-        step = LabSteps.KubeadmJoin;
-        stepStarted(step);
-        Report(step, $"joining {plan.NodeAddresses.Count - 1} worker(s)", 80);
-        await KubeadmJoinAsync(plan, nodeIds, kubeadm, caCertHash, options).ConfigureAwait(false);
-        await StepDone(step).ConfigureAwait(false);
-
-        step = LabSteps.CoreDns;
-        stepStarted(step);
-        Report(step, $"pointing CoreDNS at DNS64 {plan.Dns64Address}", 86);
-        var (kubeconfig, server) = await ReadKubeconfigAsync(nodeIds[plan.NodeAddresses[0].Index]).ConfigureAwait(false);
-        using var api = Connect(kubeconfig, server);
-        Log.Verbose($"API server published at {server} (host loopback only).");
-        await ConfigureCoreDnsAsync(api, plan, kubernetes.KubernetesVersion).ConfigureAwait(false);
-        await StepDone(step).ConfigureAwait(false);
-
-        step = LabSteps.KubernetesReady;
-        stepStarted(step);
-        Report(step, "waiting for every node Ready and CoreDNS available", 90);
-        await WaitForKubernetesAsync(api, plan, options).ConfigureAwait(false);
-        await StepDone(step).ConfigureAwait(false);
+        var caCertHash = "";
+        IKubernetesApi? api = null;
+        yield return new(LabSteps.KubeadmInit, $"kubeadm init on {plan.NodeAddresses[0].NodeName} (Kubernetes {kubernetes.KubernetesVersion})", 15, async _ =>
+            caCertHash = await KubeadmInitAsync(spec, plan, nodeIds, kubeadm, options).ConfigureAwait(false));
+        yield return new(LabSteps.KubeadmJoin, $"joining {plan.NodeAddresses.Count - 1} worker(s)", 10, scope =>
+            KubeadmJoinAsync(plan, nodeIds, kubeadm, caCertHash, options, scope));
+        yield return new(LabSteps.CoreDns, $"pointing CoreDNS at DNS64 {plan.Dns64Address}", 5, async _ =>
+        {
+            var (kubeconfig, server) = await ReadKubeconfigAsync(nodeIds[plan.NodeAddresses[0].Index]).ConfigureAwait(false);
+            api = Connect(kubeconfig, server);
+            Log.Verbose($"API server published at {server} (host loopback only).");
+            try { await ConfigureCoreDnsAsync(api, plan, kubernetes.KubernetesVersion).ConfigureAwait(false); }
+            catch
+            {
+                api.Dispose();
+                throw;
+            }
+        });
+        yield return new(LabSteps.KubernetesReady, "waiting for every node Ready and CoreDNS available", 10, async scope =>
+        {
+            try { await WaitForKubernetesAsync(api!, plan, options, scope).ConfigureAwait(false); }
+            finally { api!.Dispose(); }
+        });
     }
 
     // ---------------------------------------------------------------- kubeconfig

@@ -39,7 +39,8 @@ public sealed partial class DindLab
 
     public async Task<DindCluster> CreateAsync(DindClusterSpec input, LabOptions options)
     {
-        Report(LabSteps.Preflight, "checking Docker, the spec and the images", 0);
+        var runner = new StepRunner("New-DindCluster", _ctx, AfterStep);
+        runner.Report(LabSteps.Preflight, "checking Docker, the spec and the images", 0);
         var daemon = await CheckDaemonAsync().ConfigureAwait(false);
         _daemonId ??= daemon.Id.Length > 0 ? daemon.Id : _docker.Endpoint;
         Log.Verbose($"Docker {daemon.Version} (API {daemon.ApiVersion}) at {_docker.Endpoint}.");
@@ -83,7 +84,7 @@ public sealed partial class DindLab
         NodeImageFacts? kubernetes = null;
         if (!options.NetworkOnly)
         {
-            Report(LabSteps.Preflight, $"inspecting node image {images.Node}", 2);
+            runner.Report(LabSteps.Preflight, $"inspecting node image {images.Node}", 2);
             kubernetes = await NodeImageInspector.InspectAsync(_docker, images.Node, spec.ClusterName, options.KubernetesVersion, Ct,
                 fallbackVersion: input.KubernetesVersion).ConfigureAwait(false);
             if (!SpecDefaults.IsDefaultKubernetesVersion(input.KubernetesVersion) && input.KubernetesVersion.Trim().TrimStart('v') != kubernetes.KubernetesVersion.TrimStart('v'))
@@ -98,72 +99,69 @@ public sealed partial class DindLab
         // re-render of bind9 (Set-Dns64, Set-Nat64Prefix) forwards where this bring-up did.
         spec.Dns64Upstream = plan.Dns64Upstream.ToArray();
         var specYaml = SpecYaml.Serialize(spec);
-        var journal = new Journal(Log);
-        var step = LabSteps.Preflight;
+        var journal = runner.Journal;
         var ownsName = false; // set once this run made the cluster's network: from then on, what carries the name is ours
         var operation = Guid.NewGuid().ToString("N");
+        string networkId = "";
         try
         {
-            await StepDone(step).ConfigureAwait(false);
-
-            step = LabSteps.Network;
-            Report(step, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 5);
-            var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
-            // This run's mark: a create whose answer is lost (a dropped connection, Ctrl-C) still made the network,
-            // and the rollback finds it by this label when the journal could not record it.
-            networkLabels[LabLabels.Operation] = operation;
-            if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
-            else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
-            string networkId;
-            try
+            await runner.MarkDoneAsync(LabSteps.Preflight).ConfigureAwait(false);
+            var steps = new List<LabStep>
             {
-                networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), Ct).ConfigureAwait(false);
-            }
-            catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
-            {
-                throw ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
-            }
-            journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(networkId, t));
-            ownsName = true;
-            addressLock.Dispose();   // the network now holds the prefixes: later creates see it
-            addressLock = null;
-            await StepDone(step).ConfigureAwait(false);
-
-            step = LabSteps.Dns64;
-            Report(step, $"starting DNS64 (bind9) at {plan.Dns64Address}", 15);
-            var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal,
-                (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
-            await WaitForDns64Async(dns64, options.ReadyTimeout).ConfigureAwait(false);
-            await StepDone(step).ConfigureAwait(false);
-
-            step = LabSteps.Nat64;
-            Report(step, $"starting NAT64 (tayga) at {plan.Nat64Address}", 25);
-            var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
-                (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
-            await ConfigureNat64Async(nat64, plan, options.ReadyTimeout).ConfigureAwait(false);
-            await StepDone(step).ConfigureAwait(false);
-
-            await BringUpNodesAsync(spec, plan, images.Node, kubernetes, options, journal, s => step = s, afterRoutes: async () =>
-            {
-                step = LabSteps.HostRules;
-                if (spec.AllowAaaa)
+                new(LabSteps.Network, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 10, async _ =>
                 {
-                    Report(step, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 92);
-                    var comment = LabNames.HostRuleComment(spec.ClusterName, networkId);
-                    journal.Record("host rules", t => _firewall.RemoveByCommentAsync(comment, t));
-                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-                }
-                await StepDone(step).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+                    var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
+                    // This run's mark: a create whose answer is lost (a dropped connection, Ctrl-C) still made the
+                    // network, and the rollback finds it by this label when the journal could not record it.
+                    networkLabels[LabLabels.Operation] = operation;
+                    if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
+                    else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
+                    try
+                    {
+                        networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), Ct).ConfigureAwait(false);
+                    }
+                    catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
+                    {
+                        throw ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
+                    }
+                    var id = networkId;
+                    journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(id, t));
+                    ownsName = true;
+                    addressLock.Dispose();   // the network now holds the prefixes: later creates see it
+                    addressLock = null;
+                }),
+                new(LabSteps.Dns64, $"starting DNS64 (bind9) at {plan.Dns64Address}", 10, async _ =>
+                {
+                    var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal,
+                        (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
+                    await WaitForDns64Async(dns64, options.ReadyTimeout).ConfigureAwait(false);
+                }),
+                new(LabSteps.Nat64, $"starting NAT64 (tayga) at {plan.Nat64Address}", 10, async _ =>
+                {
+                    var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
+                        (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
+                    await ConfigureNat64Async(nat64, plan, options.ReadyTimeout).ConfigureAwait(false);
+                }),
+            };
+            var hostRules = new LabStep(LabSteps.HostRules, spec.AllowAaaa ? "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)" : "none (DNS64 mode)", 2, async _ =>
+            {
+                if (!spec.AllowAaaa) return;
+                var comment = LabNames.HostRuleComment(spec.ClusterName, networkId);
+                journal.Record("host rules", t => _firewall.RemoveByCommentAsync(comment, t));
+                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+            });
+            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal, hostRules));
+            await runner.RunAsync(steps, from: 3).ConfigureAwait(false);
 
             // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();
-            Report(LabSteps.Verify, "done", 100, completed: true);
+            runner.Complete(LabSteps.Verify);
             return (await GetClustersAsync(spec.ClusterName).ConfigureAwait(false)).Single();
         }
         catch (Exception ex)
         {
+            var step = runner.FailedStep;
             var cancelled = ex is OperationCanceledException && Ct.IsCancellationRequested;
             Log.Warning(cancelled
                 ? $"New-DindCluster '{spec.ClusterName}' was stopped during step '{step}'; removing the {journal.Count} object(s) created so far."
@@ -194,44 +192,43 @@ public sealed partial class DindLab
     /// The node steps New-DindCluster and Reset-DindCluster share: start every node (each recorded in
     /// <paramref name="journal"/>), route them (one batch per node), <paramref name="afterRoutes"/> (New: the AAAA-mode
     /// host rules), the Kubernetes phase unless a network lab, and the DNS64 check from the first node.
-    /// <paramref name="stepStarted"/> learns each step as it begins, for the caller's error message.
     /// </summary>
-    private async Task BringUpNodesAsync(DindClusterSpec spec, AddressPlan plan, string nodeImage, NodeImageFacts? kubernetes, LabOptions options,
-        Journal journal, Action<string> stepStarted, Func<Task>? afterRoutes = null)
+    private List<LabStep> NodeSteps(DindClusterSpec spec, AddressPlan plan, string nodeImage, NodeImageFacts? kubernetes, LabOptions options,
+        Journal journal, LabStep? afterRoutes = null)
     {
-        stepStarted(LabSteps.Nodes);
         var nodeIds = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
-        var created = 0;
-        var hostModules = HostHasModules();
-        var apiPort = kubernetes is null ? 0 : FreeLoopbackPort();
-        await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+        var count = plan.NodeAddresses.Count;
+        var steps = new List<LabStep>
         {
-            var container = NodeContainer(spec, node, nodeImage, kubernetes, hostModules, apiPort);
-            nodeIds[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
-            var done = Interlocked.Increment(ref created);
-            Report(LabSteps.Nodes, $"node {done} of {plan.NodeAddresses.Count} started ({node.NodeName})", 30 + 40 * done / plan.NodeAddresses.Count);
-        }).ConfigureAwait(false);
-        await StepDone(LabSteps.Nodes).ConfigureAwait(false);
-
-        stepStarted(LabSteps.Routes);
-        var routed = 0;
-        await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
-        {
-            await ConfigureNodeAsync(nodeIds[node.Index], plan, node).ConfigureAwait(false);
-            var done = Interlocked.Increment(ref routed);
-            Report(LabSteps.Routes, $"node {done} of {plan.NodeAddresses.Count} routed ({node.NodeName})", 70 + 20 * done / plan.NodeAddresses.Count);
-        }).ConfigureAwait(false);
-        await StepDone(LabSteps.Routes).ConfigureAwait(false);
-
-        if (afterRoutes is not null) await afterRoutes().ConfigureAwait(false);
-
-        if (kubernetes is not null)
-            await RunKubernetesPhaseAsync(spec, plan, nodeIds, kubernetes, options, stepStarted).ConfigureAwait(false);
-
-        stepStarted(LabSteps.Verify);
-        Report(LabSteps.Verify, "checking that the first node resolves through DNS64", 96);
-        await VerifyNodeResolverAsync(nodeIds[plan.NodeAddresses[0].Index], plan, kubernetes).ConfigureAwait(false);
-        await StepDone(LabSteps.Verify).ConfigureAwait(false);
+            new(LabSteps.Nodes, $"starting {count} node(s)", 40, async scope =>
+            {
+                var created = 0;
+                var hostModules = HostHasModules();
+                var apiPort = kubernetes is null ? 0 : FreeLoopbackPort();
+                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+                {
+                    var container = NodeContainer(spec, node, nodeImage, kubernetes, hostModules, apiPort);
+                    nodeIds[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
+                    var done = Interlocked.Increment(ref created);
+                    scope.Report($"node {done} of {count} started ({node.NodeName})", done, count);
+                }).ConfigureAwait(false);
+            }),
+            new(LabSteps.Routes, $"routing {count} node(s)", 20, async scope =>
+            {
+                var routed = 0;
+                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+                {
+                    await ConfigureNodeAsync(nodeIds[node.Index], plan, node).ConfigureAwait(false);
+                    var done = Interlocked.Increment(ref routed);
+                    scope.Report($"node {done} of {count} routed ({node.NodeName})", done, count);
+                }).ConfigureAwait(false);
+            }),
+        };
+        if (afterRoutes is not null) steps.Add(afterRoutes);
+        if (kubernetes is not null) steps.AddRange(KubernetesSteps(spec, plan, nodeIds, kubernetes, options));
+        steps.Add(new(LabSteps.Verify, "checking that the first node resolves through DNS64", 4, _ =>
+            VerifyNodeResolverAsync(nodeIds[plan.NodeAddresses[0].Index], plan, kubernetes)));
+        return steps;
     }
 
     /// <summary>
