@@ -29,6 +29,11 @@ public sealed class FaultSweepTests
         Cancel,
         /// <summary>Call k reaches the daemon and does its work, then fails (a connection lost while the answer was on its way).</summary>
         LoseAnswer,
+        /// <summary>
+        /// Ctrl-C as call k starts, its request already on its way: a call given the operation's (now cancelled) token
+        /// returns at once, and the daemon carries the request out after the operation and its rollback returned.
+        /// </summary>
+        CancelLate,
     }
 
     /// <param name="Arrange">Brings a fresh daemon to the state before the operation (none for New).</param>
@@ -120,11 +125,13 @@ public sealed class FaultSweepTests
             using var faulty = new FaultInjectingDockerApi(docker);
             if (fault == Fault.Fail) faulty.FailCall(target);
             else if (fault == Fault.LoseAnswer) faulty.LoseAnswerOfCall(target);
-            else faulty.CancelAtCall(target, cancel);
+            else if (fault == Fault.Cancel) faulty.CancelAtCall(target, cancel);
+            else faulty.CancelAtCallAndFinishLate(target, cancel);
             var host = new RefusingHost();
             Exception? error = null;
             try { await operation.Act(InMemoryLab.Lab(faulty, cancel.Token, host), docker); }
             catch (Exception e) { error = e; }
+            await faulty.FinishLateCallsAsync();
             var now = await InMemoryLab.StateAsync(docker, Cluster);
             await InMemoryLab.ForgetLocksAsync(docker, Cluster);
             var where = $"{operation.Command} {fault} at call {target}/{k} ({Describe(faulty.Calls.ElementAtOrDefault(target - 1))})";
@@ -135,9 +142,9 @@ public sealed class FaultSweepTests
                 continue;
             }
             failed++;
-            if (fault == Fault.Cancel ? error is not OperationCanceledException : error is not DindException)
+            if (fault is Fault.Cancel or Fault.CancelLate ? error is not OperationCanceledException : error is not DindException)
                 problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
-            if (fault != Fault.Cancel && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
+            if (fault is not (Fault.Cancel or Fault.CancelLate) && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
                 problems.Add($"{where}: the error does not name the step: {error.Message}");
             if (operation.OldOrNothing && !now.SequenceEqual(before) && !(operation.NothingIsOld && now.SequenceEqual(nothing)))
                 problems.Add($"{where}: failed ({error.Message}) and left: {InMemoryLab.Diff(before, now)}");

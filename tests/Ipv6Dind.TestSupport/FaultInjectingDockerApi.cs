@@ -74,6 +74,39 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         return BeforeCall(call => call.Sequence == sequence, _ => source.Cancel());
     }
 
+    /// <summary>
+    /// Ctrl-C as the <paramref name="sequence"/>th call starts (<see cref="CancelAtCall"/>), where the request is already
+    /// on its way: when the call was given the cancelled token, the caller gets OperationCanceledException at once and
+    /// the daemon carries the request out only later - when the test calls <see cref="FinishLateCallsAsync"/>, after the
+    /// operation (and its rollback) returned. A call given a token of its own waits for its answer as usual.
+    /// </summary>
+    public FaultInjectingDockerApi CancelAtCallAndFinishLate(int sequence, CancellationTokenSource source)
+    {
+        CancelAtCall(sequence, source);
+        lock (_gate) _late.Add(sequence);
+        return this;
+    }
+
+    private readonly HashSet<int> _late = new();
+    private readonly List<Func<Task>> _deferred = new();
+
+    /// <summary>Carries out the requests whose answers were cut off, in order; what they fail at (the object is gone) is ignored.</summary>
+    public async Task<int> FinishLateCallsAsync()
+    {
+        List<Func<Task>> deferred;
+        lock (_gate)
+        {
+            deferred = _deferred.ToList();
+            _deferred.Clear();
+        }
+        foreach (var call in deferred)
+        {
+            try { await call().ConfigureAwait(false); }
+            catch (Exception e) when (e is DindException or OperationCanceledException) { }
+        }
+        return deferred.Count;
+    }
+
     /// <summary>Runs <paramref name="action"/> as a matching call starts, before the fault rules and the call itself (outside the lock).</summary>
     public FaultInjectingDockerApi BeforeCall(Func<DockerCall, bool> predicate, Action<DockerCall> action, bool once = true)
     {
@@ -127,8 +160,8 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         new(ErrorIds.DockerApiError, DindErrorCategory.InvalidOperation,
             $"Injected fault: {call.Method} call {call.Ordinal}{(call.Target is null ? "" : " on " + call.Target)}.", target: call.Target);
 
-    /// <summary>Runs the rules for a call: the exception of a matching rule, and whether it comes after the real call.</summary>
-    private (Exception? Error, bool AfterCall) Check(string method, params object?[] arguments)
+    /// <summary>Runs the rules for a call: the exception of a matching rule, whether it comes after the real call, and whether the call is one to finish late.</summary>
+    private (Exception? Error, bool AfterCall, bool Late) Check(string method, params object?[] arguments)
     {
         DockerCall call;
         var actions = new List<Action<DockerCall>>();
@@ -153,53 +186,54 @@ public sealed class FaultInjectingDockerApi : IDockerApi
                 if (!rule.When(call)) continue;
                 if (rule.Once) _rules.RemoveAt(i);
                 _injected.Add(call);
-                return (rule.Error(call), rule.AfterCall);
+                return (rule.Error(call), rule.AfterCall, false);
             }
+            return (null, false, _late.Contains(call.Sequence));
         }
-        return (null, false);
     }
 
     // A matching rule's exception comes back as a faulted task, as a real failure would.
-    private async Task<T> Run<T>(Func<Task<T>> next, string method, params object?[] arguments)
+    private async Task<T> Run<T>(CancellationToken ct, Func<CancellationToken, Task<T>> next, string method, params object?[] arguments)
     {
-        var (error, afterCall) = Check(method, arguments);
-        if (error is null) return await next().ConfigureAwait(false);
-        if (afterCall) await next().ConfigureAwait(false);
+        var (error, afterCall, late) = Check(method, arguments);
+        if (late && ct.IsCancellationRequested)
+        {
+            // The daemon does not know the client gave up: the request runs later, on nobody's token.
+            lock (_gate) _deferred.Add(() => next(CancellationToken.None));
+            throw new OperationCanceledException(ct);
+        }
+        if (error is null) return await next(ct).ConfigureAwait(false);
+        if (afterCall) await next(ct).ConfigureAwait(false);
         throw error;
     }
 
-    private async Task Run(Func<Task> next, string method, params object?[] arguments)
-    {
-        var (error, afterCall) = Check(method, arguments);
-        if (error is null) { await next().ConfigureAwait(false); return; }
-        if (afterCall) await next().ConfigureAwait(false);
-        throw error;
-    }
+    private Task Run(CancellationToken ct, Func<CancellationToken, Task> next, string method, params object?[] arguments) =>
+        Run(ct, async t => { await next(t).ConfigureAwait(false); return true; }, method, arguments);
 
-    public Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken ct) => Run(() => _inner.GetDaemonInfoAsync(ct), "GetDaemonInfo");
-    public Task<IReadOnlyList<NetworkInfo>> ListNetworksAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListNetworksAsync(labels, ct), "ListNetworks", labels);
-    public Task<string> CreateNetworkAsync(NetworkSpec spec, CancellationToken ct) => Run(() => _inner.CreateNetworkAsync(spec, ct), "CreateNetwork", spec);
-    public Task RemoveNetworkAsync(string idOrName, CancellationToken ct) => Run(() => _inner.RemoveNetworkAsync(idOrName, ct), "RemoveNetwork", idOrName);
-    public Task<IReadOnlyList<ContainerInfo>> ListContainersAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListContainersAsync(labels, ct), "ListContainers", labels);
-    public Task<ContainerInfo?> InspectContainerAsync(string idOrName, CancellationToken ct) => Run(() => _inner.InspectContainerAsync(idOrName, ct), "InspectContainer", idOrName);
-    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Run(() => _inner.CreateContainerAsync(spec, ct), "CreateContainer", spec);
-    public Task StartContainerAsync(string id, CancellationToken ct) => Run(() => _inner.StartContainerAsync(id, ct), "StartContainer", id);
-    public Task StopContainerAsync(string id, TimeSpan timeout, CancellationToken ct) => Run(() => _inner.StopContainerAsync(id, timeout, ct), "StopContainer", id, timeout);
-    public Task RemoveContainerAsync(string idOrName, CancellationToken ct) => Run(() => _inner.RemoveContainerAsync(idOrName, ct), "RemoveContainer", idOrName);
-    public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Run(() => _inner.PutFileAsync(id, path, content, mode, ct), "PutFile", id, path, content, mode);
-    public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Run(() => _inner.GetFileAsync(id, path, ct), "GetFile", id, path);
-    public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) => Run(() => _inner.PathExistsAsync(id, path, ct), "PathExists", id, path);
-    public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) => Run(() => _inner.SaveImagesAsync(references, destination, ct), "SaveImages", string.Join(",", references));
-    public Task<string> GetLogsAsync(string id, CancellationToken ct) => Run(() => _inner.GetLogsAsync(id, ct), "GetLogs", id);
-    public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) => Run(() => _inner.ExecAsync(id, argv, stdin, environment, ct), "Exec", id, argv, stdin, environment);
-    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) => Run(() => _inner.ExecWithInputAsync(id, argv, stdin, ct), "Exec", id, argv, "(stream)", null);
-    public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Run(() => _inner.CreateVolumeAsync(name, labels, ct), "CreateVolume", name, labels);
-    public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(() => _inner.ListVolumesAsync(labels, ct), "ListVolumes", labels);
-    public Task RemoveVolumeAsync(string name, CancellationToken ct) => Run(() => _inner.RemoveVolumeAsync(name, ct), "RemoveVolume", name);
-    public Task<ImageInfo?> InspectImageAsync(string reference, CancellationToken ct) => Run(() => _inner.InspectImageAsync(reference, ct), "InspectImage", reference);
-    public Task ImportImageAsync(Stream rootfsTar, string reference, CancellationToken ct, IProgress<string>? progress = null) => Run(() => _inner.ImportImageAsync(rootfsTar, reference, ct, progress), "ImportImage", reference);
-    public Task BuildImageAsync(Stream contextTar, string reference, ImageBuildOptions options, CancellationToken ct, IProgress<string>? progress = null) => Run(() => _inner.BuildImageAsync(contextTar, reference, options, ct, progress), "BuildImage", reference, options);
-    public Task RemoveImageAsync(string reference, CancellationToken ct) => Run(() => _inner.RemoveImageAsync(reference, ct), "RemoveImage", reference);
+    public Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken ct) => Run(ct, t => _inner.GetDaemonInfoAsync(t), "GetDaemonInfo");
+    public Task<IReadOnlyList<NetworkInfo>> ListNetworksAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(ct, t => _inner.ListNetworksAsync(labels, t), "ListNetworks", labels);
+    public Task<string> CreateNetworkAsync(NetworkSpec spec, CancellationToken ct) => Run(ct, t => _inner.CreateNetworkAsync(spec, t), "CreateNetwork", spec);
+    public Task RemoveNetworkAsync(string idOrName, CancellationToken ct) => Run(ct, t => _inner.RemoveNetworkAsync(idOrName, t), "RemoveNetwork", idOrName);
+    public Task<IReadOnlyList<ContainerInfo>> ListContainersAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(ct, t => _inner.ListContainersAsync(labels, t), "ListContainers", labels);
+    public Task<ContainerInfo?> InspectContainerAsync(string idOrName, CancellationToken ct) => Run(ct, t => _inner.InspectContainerAsync(idOrName, t), "InspectContainer", idOrName);
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Run(ct, t => _inner.CreateContainerAsync(spec, t), "CreateContainer", spec);
+    public Task StartContainerAsync(string id, CancellationToken ct) => Run(ct, t => _inner.StartContainerAsync(id, t), "StartContainer", id);
+    public Task StopContainerAsync(string id, TimeSpan timeout, CancellationToken ct) => Run(ct, t => _inner.StopContainerAsync(id, timeout, t), "StopContainer", id, timeout);
+    public Task RemoveContainerAsync(string idOrName, CancellationToken ct) => Run(ct, t => _inner.RemoveContainerAsync(idOrName, t), "RemoveContainer", idOrName);
+    public Task PutFileAsync(string id, string path, string content, int mode, CancellationToken ct) => Run(ct, t => _inner.PutFileAsync(id, path, content, mode, t), "PutFile", id, path, content, mode);
+    public Task<string?> GetFileAsync(string id, string path, CancellationToken ct) => Run(ct, t => _inner.GetFileAsync(id, path, t), "GetFile", id, path);
+    public Task<bool> PathExistsAsync(string id, string path, CancellationToken ct) => Run(ct, t => _inner.PathExistsAsync(id, path, t), "PathExists", id, path);
+    public Task SaveImagesAsync(IReadOnlyList<string> references, Stream destination, CancellationToken ct) => Run(ct, t => _inner.SaveImagesAsync(references, destination, t), "SaveImages", string.Join(",", references));
+    public Task<string> GetLogsAsync(string id, CancellationToken ct) => Run(ct, t => _inner.GetLogsAsync(id, t), "GetLogs", id);
+    public Task<ExecResult> ExecAsync(string id, IReadOnlyList<string> argv, string? stdin, IReadOnlyDictionary<string, string>? environment, CancellationToken ct) => Run(ct, t => _inner.ExecAsync(id, argv, stdin, environment, t), "Exec", id, argv, stdin, environment);
+    public Task<ExecResult> ExecWithInputAsync(string id, IReadOnlyList<string> argv, Stream stdin, CancellationToken ct) => Run(ct, t => _inner.ExecWithInputAsync(id, argv, stdin, t), "Exec", id, argv, "(stream)", null);
+    public Task<string> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Run(ct, t => _inner.CreateVolumeAsync(name, labels, t), "CreateVolume", name, labels);
+    public Task<IReadOnlyList<string>> ListVolumesAsync(IReadOnlyDictionary<string, string>? labels, CancellationToken ct) => Run(ct, t => _inner.ListVolumesAsync(labels, t), "ListVolumes", labels);
+    public Task RemoveVolumeAsync(string name, CancellationToken ct) => Run(ct, t => _inner.RemoveVolumeAsync(name, t), "RemoveVolume", name);
+    public Task<ImageInfo?> InspectImageAsync(string reference, CancellationToken ct) => Run(ct, t => _inner.InspectImageAsync(reference, t), "InspectImage", reference);
+    public Task ImportImageAsync(Stream rootfsTar, string reference, CancellationToken ct, IProgress<string>? progress = null) => Run(ct, t => _inner.ImportImageAsync(rootfsTar, reference, t, progress), "ImportImage", reference);
+    public Task BuildImageAsync(Stream contextTar, string reference, ImageBuildOptions options, CancellationToken ct, IProgress<string>? progress = null) => Run(ct, t => _inner.BuildImageAsync(contextTar, reference, options, t, progress), "BuildImage", reference, options);
+    public Task RemoveImageAsync(string reference, CancellationToken ct) => Run(ct, t => _inner.RemoveImageAsync(reference, t), "RemoveImage", reference);
 
     public void Dispose()
     {

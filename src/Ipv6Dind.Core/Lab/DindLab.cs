@@ -23,7 +23,8 @@ public sealed partial class DindLab
 
     public DindLab(IDockerApi docker, OperationContext context, HostFirewall? firewall = null)
     {
-        _docker = docker;
+        // A change that has started is let finish under Ctrl-C (src/Ipv6Dind.Core/Docker/SettlingDockerApi.cs).
+        _docker = SettlingDockerApi.Wrap(docker);
         _ctx = context;
         _firewall = firewall ?? new HostFirewall();
     }
@@ -129,6 +130,7 @@ public sealed partial class DindLab
                     ownsName = true;
                     addressLock.Dispose();   // the network now holds the prefixes: later creates see it
                     addressLock = null;
+                    Ct.ThrowIfCancellationRequested();
                 }),
                 new(LabSteps.Dns64, $"starting DNS64 (bind9) at {plan.Dns64Address}", 10, async _ =>
                 {
