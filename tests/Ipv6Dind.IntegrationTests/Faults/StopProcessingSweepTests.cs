@@ -10,9 +10,10 @@ namespace Ipv6Dind.IntegrationTests.Faults;
 
 /// <summary>
 /// Ctrl-C as the user gives it: PowerShell.Stop() on the pipeline running the real cmdlet (its StopProcessing), at
-/// every Docker API request of the operation. The module runs in the hosted engine with DOCKER_HOST pointing at a
+/// every Docker API request of the operation that changes something and at the first of each kind of read
+/// (<see cref="Targets"/>; IPV6DIND_SWEEP=all: at every request). The module runs in the hosted engine with DOCKER_HOST pointing at a
 /// <see cref="CountingDockerRelay"/>, which numbers the requests as they arrive; no seam of the shipped assemblies
-/// is used. A clean run through the relay counts K requests; then for every k in 1..K the cmdlet runs again
+/// is used. A clean run through the relay counts K requests; then for every such k in 1..K the cmdlet runs again
 /// (BeginInvoke) and the relay starts Stop() as request k begins, before forwarding it. Each case must end stopped
 /// (or completed, when the stop came after the work was done) and one listing (<see cref="LabListing"/>) must
 /// show the old state or nothing (New-DindCluster: nothing; Set-Dns64: the old settings or the new ones;
@@ -149,18 +150,29 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
     private void Report(string command, int k, IReadOnlyList<string> cleanRequests, int stopped, int completed, List<string> problems)
     {
-        var line = $"StopProcessing sweep: {command}: {k} cases (K = {k} requests: {Tally(cleanRequests)}), {stopped} stopped, {completed} completed, {problems.Count} problem(s)";
+        var cases = Targets(cleanRequests).Count;
+        var line = $"StopProcessing sweep: {command}: {cases} cases{(cases < k ? $" ({k - cases} repeated reads skipped)" : "")} (K = {k} requests: {Tally(cleanRequests)}), {stopped} stopped, {completed} completed, {problems.Count} problem(s)";
         _out.WriteLine(line);
         foreach (var p in problems) _out.WriteLine("  " + p);
         SweepReport.Add(line);
         Assert.True(problems.Count == 0, line + "\n" + string.Join("\n", problems));
     }
 
-    /// <summary>1..K, or the cases IPV6DIND_STOP_SWEEP_CASES lists ("13,20"), to look at a few again.</summary>
-    private static IEnumerable<int> Targets(int k) =>
-        Environment.GetEnvironmentVariable("IPV6DIND_STOP_SWEEP_CASES") is { Length: > 0 } only
-            ? only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Where(t => t >= 1 && t <= k)
-            : Enumerable.Range(1, k);
+    /// <summary>
+    /// The requests a stop is tried at: every one that changes something (POST, PUT, DELETE) and the first of each kind
+    /// of read ("GET containers/json"); a stop at a later read of the same kind meets the same code in the same state
+    /// as at the first (reads change nothing, and the change before it has been stopped at already). With
+    /// IPV6DIND_SWEEP=all, every request; IPV6DIND_STOP_SWEEP_CASES lists cases ("13,20") to look at a few again.
+    /// </summary>
+    private static IReadOnlyList<int> Targets(IReadOnlyList<string> requests)
+    {
+        var k = requests.Count;
+        if (Environment.GetEnvironmentVariable("IPV6DIND_STOP_SWEEP_CASES") is { Length: > 0 } only)
+            return only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Where(t => t >= 1 && t <= k).ToList();
+        if (Environment.GetEnvironmentVariable("IPV6DIND_SWEEP") == "all") return Enumerable.Range(1, k).ToList();
+        var reads = new HashSet<string>(StringComparer.Ordinal);
+        return Enumerable.Range(1, k).Where(i => !Kind(requests[i - 1]).StartsWith("GET ", StringComparison.Ordinal) || reads.Add(Kind(requests[i - 1]))).ToList();
+    }
 
     private static Dictionary<string, object> NewParameters(string name, int nodes, string upstream) => new()
     {
@@ -199,7 +211,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
             var problems = new List<string>();
             int stopped = 0, completed = 0;
-            foreach (var target in Targets(k))
+            foreach (var target in Targets(clean.Requests))
             {
                 var run = Invoke("New-DindCluster", NewParameters(name, 1, _f.Upstream), stopAt: target);
                 var now = await SnapshotAsync(name, daemonId);
@@ -266,7 +278,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
             var problems = new List<string>();
             int stopped = 0, completed = 0;
-            foreach (var target in Targets(k))
+            foreach (var target in Targets(clean.Requests))
             {
                 await Arrange();
                 var run = Invoke("Remove-DindCluster", remove, stopAt: target);
@@ -331,7 +343,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
             var problems = new List<string>();
             int stopped = 0, completed = 0;
-            foreach (var target in Targets(k))
+            foreach (var target in Targets(clean.Requests))
             {
                 var run = Invoke("Set-Dns64", set, stopAt: target);
                 var now = await SnapshotAsync(name, daemonId);

@@ -413,7 +413,12 @@ public sealed class KubernetesLabTests
         Assert.Empty(await _f.LeftoversAsync("it-calico-bad"));
     }
 
-    public static TheoryData<string> KubernetesSteps() => new(new[] { LabSteps.KubeadmInit, LabSteps.KubeadmJoin, LabSteps.CoreDns, LabSteps.KubernetesReady });
+    /// <summary>
+    /// The join (which the 1-node fault sweep of tests/Ipv6Dind.IntegrationTests/Faults/FaultSweepTests.cs has no
+    /// worker for) and the last Kubernetes step (everything is up when it fails). kubeadm init and CoreDNS fail at every
+    /// one of their calls in that sweep; the runner's seam after each step is tested in tests/Ipv6Dind.Core.Tests/Lab/StepRunnerTests.cs.
+    /// </summary>
+    public static TheoryData<string> KubernetesSteps() => new(new[] { LabSteps.KubeadmJoin, LabSteps.KubernetesReady });
 
     [Theory]
     [MemberData(nameof(KubernetesSteps))]
