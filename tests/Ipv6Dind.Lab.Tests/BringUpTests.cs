@@ -124,7 +124,7 @@ public sealed class BringUpTests
     }
 
     [Fact]
-    public async Task NewAndResetTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
+    public async Task NewResetAndAddDindNodeTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
     {
         using var docker = InMemoryLab.NewDaemon();
         var create = new Recorder();
@@ -150,6 +150,16 @@ public sealed class BringUpTests
         var resetSteps = reset.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
         Assert.Equal(new[] { LabSteps.RemoveNodes, LabSteps.Nodes, LabSteps.Routes, LabSteps.Verify }, resetSteps);
         AssertForwardToCompleted(reset.Progress, "Reset-DindCluster");
+
+        var add = new Recorder();
+        var grow = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, add, add), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await grow.AddNodesAsync("steps", 1, new LabOptions { NetworkOnly = true });
+        var addSteps = add.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
+        Assert.Equal(new[] { LabSteps.Nodes, LabSteps.Routes, LabSteps.RouteExisting }, addSteps);
+        AssertForwardToCompleted(add.Progress, "Add-DindNode");
         await again.RemoveAsync("steps");
     }
 

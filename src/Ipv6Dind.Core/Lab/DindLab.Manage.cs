@@ -51,7 +51,7 @@ public sealed partial class DindLab
         await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         foreach (var group in new[] { LabLabels.RoleNode, LabLabels.RoleNat64, LabLabels.RoleDns64 })
-            await Parallel.ForEachAsync(containers.Where(c => Role(c) == group && c.Running), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+            await Parallel.ForEachAsync(containers.Where(c => Role(c) == group && c.Running), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
                 async (c, _) =>
                 {
                     await _docker.StopContainerAsync(c.Id, TimeSpan.FromSeconds(10), Ct).ConfigureAwait(false);
@@ -74,7 +74,7 @@ public sealed partial class DindLab
         try
         {
             foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
-                await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+                await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
                     async (c, _) =>
                     {
                         await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
@@ -329,34 +329,51 @@ public sealed partial class DindLab
             : await NodeImageInspector.InspectAsync(_docker, images.Node, cluster, null, Ct, fallbackVersion: info.KubernetesVersion).ConfigureAwait(false);
         if (kubernetes is not null && info.Spec.Cni == "calico")
             options = options with { Calico = await PrepareCalicoAsync(info.Spec, newPlan).ConfigureAwait(false) };
-        var journal = new Journal(Log);
+        var runner = new StepRunner("Add-DindNode", _ctx, AfterStep);
+        var journal = runner.Journal;
         try
         {
             var added = newPlan.NodeAddresses.Where(n => n.Index >= first).ToList();
-            var ids = new Dictionary<int, string>();
-            var hostModules = HostHasModules();
-            await ForEachNodeAsync(added, options.Parallelism, async node =>
+            var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+            var running = existing.Where(n => n.State == "running").ToList();
+            var steps = new List<LabStep>
             {
-                var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
-                var id = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
-                lock (ids) ids[node.Index] = id;
-            }).ConfigureAwait(false);
-            await ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node)).ConfigureAwait(false);
+                new(LabSteps.Nodes, $"starting {added.Count} node(s)", 40, async scope =>
+                {
+                    var hostModules = HostHasModules();
+                    var started = 0;
+                    await ForEachNodeAsync(added, options.Parallelism, async node =>
+                    {
+                        var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
+                        ids[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
+                        var done = Interlocked.Increment(ref started);
+                        scope.Report($"node {done} of {added.Count} started ({node.NodeName})", done, added.Count);
+                    }).ConfigureAwait(false);
+                }),
+                new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, _ =>
+                    ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node))),
+            };
             if (kubernetes is not null)
-                await JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options).ConfigureAwait(false);
-            // The existing nodes learn the new pod prefixes; undone by applying the plan they had before.
-            journal.Record($"routes of {existing.Count} existing node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
-                .ApplyRoutesAsync(existing.Where(n => n.State == "running").ToList(), plan));
-            await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
+                steps.Add(new(LabSteps.KubeadmJoin, $"joining {added.Count} node(s)", 30, _ =>
+                    JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options)));
+            steps.Add(new(LabSteps.RouteExisting, $"routing {existing.Count} existing node(s) to the new pod prefixes", 10, async _ =>
+            {
+                // Undone by applying the plan the existing nodes had before.
+                journal.Record($"routes of {existing.Count} existing node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
+                    .ApplyRoutesAsync(running, plan, options.Parallelism));
+                await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
+            }));
+            await runner.RunAsync(steps, from: 5).ConfigureAwait(false);
             var result = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
             // A Ctrl-C with the work done still undoes it: the caller is told "stopped" only when nothing changed.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();
+            runner.Complete(LabSteps.RouteExisting);
             return result;
         }
         catch
         {
-            await journal.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
+            await runner.RollBackAsync(options.RollbackBudget).ConfigureAwait(false);
             // A create whose answer was lost made a container the journal never heard of: the indices are this run's
             // (chosen under the lock), so a node container of this cluster with one of them is provably ours.
             await RemoveAddedNodesAsync(cluster, first, last, options.RollbackBudget).ConfigureAwait(false);
@@ -365,8 +382,8 @@ public sealed partial class DindLab
     }
 
     /// <summary>Applies <paramref name="plan"/>'s routes and settings to <paramref name="nodes"/> (reconciling: routes not in the plan go).</summary>
-    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan) =>
-        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), 8,
+    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism) =>
+        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism,
             address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, reconcile: true));
 
     /// <summary>Removes node containers of <paramref name="cluster"/> whose index lies in [first, last], on a budget of its own.</summary>
@@ -415,8 +432,8 @@ public sealed partial class DindLab
         var journal = new Journal(Log);
         try
         {
-            journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall).ApplyRoutesAsync(others, plan));
-            await ApplyRoutesAsync(others, without).ConfigureAwait(false);
+            journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall).ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism));
+            await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism).ConfigureAwait(false);
             foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
             // The API server forgets the node first, as kubectl delete node would; a failure there is reported, not
             // fatal. This one is not undone: if the container's removal then fails, the node stays unregistered

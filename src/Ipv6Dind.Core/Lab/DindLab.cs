@@ -660,7 +660,7 @@ public sealed partial class DindLab
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => nodeNames is null || nodeNames.Contains(n.NodeName)).ToList();
         var results = new DindRoute[nodes.Count][];
-        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct }, async (i, _) =>
         {
             var node = nodes[i];
             var planned = plan.NodeAddresses.FirstOrDefault(n => n.Index == node.Index);
@@ -733,7 +733,7 @@ public sealed partial class DindLab
         var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false))
             .Where(n => n.State == "running" && (nodeNames is null || nodeNames.Contains(n.NodeName)))
             .ToList();
-        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (node, _) =>
+        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct }, async (node, _) =>
         {
             var planned = plan.NodeAddresses.First(n => n.Index == node.Index);
             await ConfigureNodeAsync(node.ContainerId, plan, planned, reconcile: true).ConfigureAwait(false);
@@ -760,7 +760,7 @@ public sealed partial class DindLab
         var removed = 0;
         var containers = await _docker.ListContainersAsync(filter, Ct).ConfigureAwait(false);
         _ctx.Progress.Report(new DindProgress("Remove-DindCluster", $"removing {containers.Count} container(s) of '{cluster}'", 10));
-        await Parallel.ForEachAsync(containers, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (c, _) =>
+        await Parallel.ForEachAsync(containers, new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct }, async (c, _) =>
         {
             await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
             Interlocked.Increment(ref removed);

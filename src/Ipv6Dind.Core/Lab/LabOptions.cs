@@ -8,8 +8,11 @@ public sealed record LabOptions
 
     /// <summary>Only the network lab (no Kubernetes phase).</summary>
     public bool NetworkOnly { get; init; } = true;
+    /// <summary>How many nodes are created and configured at the same time, unless told otherwise.</summary>
+    public const int DefaultParallelism = 8;
+
     /// <summary>Nodes created and configured at the same time.</summary>
-    public int Parallelism { get; init; } = 8;
+    public int Parallelism { get; init; } = DefaultParallelism;
     /// <summary>How long DNS64 and NAT64 may take to answer after start.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>The Kubernetes version the user asked for (-KubernetesVersion): the node image must have it. Null: the image's.</summary>
@@ -47,6 +50,8 @@ public static class LabSteps
     public const string KubeadmJoin = "kubeadm-join";
     public const string CoreDns = "coredns";
     public const string KubernetesReady = "kubernetes-ready";
+    /// <summary>Add-DindNode's last step: the existing nodes learn the new nodes' pod prefixes.</summary>
+    public const string RouteExisting = "route-existing";
     public const string Verify = "verify";
 
     /// <summary>Steps of a network lab (-NetworkOnly).</summary>
