@@ -150,7 +150,7 @@ public sealed partial class DindLab
 
         // Turning AAAA mode on: the host rules first, so that a refusal (not root) changes nothing.
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
-        var comment = await HostRuleCommentAsync(cluster).ConfigureAwait(false) ?? throw ClusterNotFound(cluster);
+        var comment = await HostRuleCommentAsync(cluster).ConfigureAwait(false) ?? throw LabErrors.ClusterNotFound(cluster);
         if (addedRules) RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
         Dns64Settings result;
         var replaced = false;
@@ -421,8 +421,7 @@ public sealed partial class DindLab
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var nodes = await GetNodesAsync(cluster, plan).ConfigureAwait(false);
         var node = nodes.FirstOrDefault(n => n.NodeName == nodeName)
-            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
-                $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
+            ?? throw LabErrors.NodeNotFound(cluster, nodeName);
         if (!info.NetworkOnly && node.Index == 1)
             throw new DindException(ErrorIds.ControlPlaneNodeRemoval, DindErrorCategory.InvalidOperation,
                 $"NodeName: {nodeName} is the control-plane node of Kubernetes lab '{cluster}'; without it the cluster has no API server.", nodeName, "NodeName",

@@ -167,8 +167,7 @@ public sealed partial class DindLab
                 $"Create a Kubernetes cluster with New-DindCluster {cluster} -NodeImage <kindest/node-compatible image>.");
         var nodes = (await ContainersAsync(cluster).ConfigureAwait(false)).Where(c => Role(c) == LabLabels.RoleNode).ToList();
         return nodes.FirstOrDefault(c => c.Labels.GetValueOrDefault(LabLabels.KubernetesRole) == LabContainers.KubernetesControlPlane)
-            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
-                $"ClusterName: '{cluster}' has no control-plane node.", cluster, "ClusterName", $"Reset-DindCluster {cluster} makes its nodes again.");
+            ?? throw LabErrors.NoControlPlane(cluster);
     }
 
     /// <summary>Connects to a Kubernetes lab's API server from the host.</summary>
@@ -202,8 +201,7 @@ public sealed partial class DindLab
             .Where(c => Role(c) == LabLabels.RoleNode && (nodeNames is null || nodeNames.Contains(c.Name)))
             .ToList();
         if (nodeNames is not null && nodeNames.FirstOrDefault(n => nodes.All(c => c.Name != n)) is { } missing)
-            throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
-                $"NodeName: cluster '{cluster}' has no node '{missing}'.", missing, "NodeName", "Get-DindNode lists the nodes.");
+            throw LabErrors.NodeNotFound(cluster, missing);
         if (nodes.FirstOrDefault(c => !c.Running) is { } stopped)
             throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ResourceUnavailable,
                 $"Node {stopped.Name} is not running.", stopped.Name, null, $"Start-DindCluster {cluster} first.");

@@ -63,7 +63,7 @@ public sealed partial class DindLab
         if (SpecValidator.ClusterNameProblem(name) is null && await ExistsAsync(name).ConfigureAwait(false))
         {
             clusterExisted = true;
-            throw ClusterExists(name);
+            throw LabErrors.ClusterExists(name);
         }
         if (!DockerIsLocal)
         {
@@ -123,7 +123,7 @@ public sealed partial class DindLab
                     }
                     catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
                     {
-                        throw ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
+                        throw LabErrors.ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
                     }
                     var id = networkId;
                     journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(id, t));
@@ -305,11 +305,6 @@ public sealed partial class DindLab
 
     /// <summary>The operation progress records are reported under.</summary>
     private string _activity = "New-DindCluster";
-
-    private static DindException ClusterExists(string name) =>
-        new(ErrorIds.ClusterExists, DindErrorCategory.ResourceExists,
-            $"ClusterName: a cluster named '{name}' already exists.", name, "ClusterName",
-            $"Choose another name, or remove it first with Remove-DindCluster {name}.");
 
     private async Task<DaemonInfo> CheckDaemonAsync()
     {
@@ -584,20 +579,14 @@ public sealed partial class DindLab
         catch (Exception ex) when (ex is DindException or FormatException or ArgumentException) { return null; }
     }
 
-    private static DindException ClusterNotFound(string name) =>
-        new(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
-            $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster lists the clusters on this Docker host.");
-
     private static string Role(ContainerInfo c) => c.Labels.TryGetValue(LabLabels.Role, out var r) ? r : "";
 
     private async Task<(DindCluster Cluster, AddressPlan Plan)> RequireAsync(string name)
     {
         LabInput.ClusterName(name);
-        var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault() ?? throw ClusterNotFound(name);
+        var cluster = (await GetClustersAsync(name).ConfigureAwait(false)).SingleOrDefault() ?? throw LabErrors.ClusterNotFound(name);
         if (SafePlan(cluster.Spec) is null)
-            throw new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.InvalidData,
-                $"ClusterName: cluster '{name}' has no readable spec on its DNS64 container (it may be half removed).", name, "ClusterName",
-                $"Remove-DindCluster {name} removes what is left of it.");
+            throw LabErrors.ClusterSpecUnreadable(name);
         var indices = (await _docker.ListContainersAsync(LabLabels.ClusterFilter(name), Ct).ConfigureAwait(false))
             .Where(c => Role(c) == LabLabels.RoleNode)
             .Select(c => int.TryParse(c.Labels.GetValueOrDefault(LabLabels.NodeIndex), NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : 0)
@@ -817,8 +806,7 @@ public sealed partial class DindLab
     {
         LabInput.NodeName(LabInput.ClusterName(cluster), nodeName);
         var node = (await GetNodesAsync(cluster).ConfigureAwait(false)).FirstOrDefault(n => n.NodeName == nodeName)
-            ?? throw new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
-                $"NodeName: cluster '{cluster}' has no node '{nodeName}'.", nodeName, "NodeName", "Get-DindNode lists the nodes.");
+            ?? throw LabErrors.NodeNotFound(cluster, nodeName);
         if (!string.Equals(node.State, "running", StringComparison.OrdinalIgnoreCase))
             throw NodeCommandErrors.NotRunning(cluster, nodeName, node.State);
         ExecResult result;

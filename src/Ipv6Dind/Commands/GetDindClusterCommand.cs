@@ -29,7 +29,6 @@ public sealed class GetDindClusterCommand : LabCmdlet
         });
         // A literal name that matches nothing is a non-terminating error, as in Get-Process -Name: the others are still listed.
         foreach (var name in missing)
-            WriteDindError(new DindException(ErrorIds.ClusterNotFound, DindErrorCategory.ObjectNotFound,
-                $"ClusterName: there is no cluster named '{name}'.", name, "ClusterName", "Get-DindCluster without a name lists them all."));
+            WriteDindError(LabErrors.ClusterNotFound(name));
     }
 }

@@ -40,9 +40,7 @@ public sealed class NewKubeadmConfigCommand : ConfigCommandBase
         {
             Invoke(() => LabInput.NodeName(plan.ClusterName, wanted)); // malformed: InvalidNodeName; well-formed but absent: NodeNotFound
             if (!known.Contains(wanted))
-                ThrowDindError(new DindException(ErrorIds.NodeNotFound, DindErrorCategory.ObjectNotFound,
-                    $"NodeName: cluster '{plan.ClusterName}' has no node '{wanted}'.", wanted, "NodeName",
-                    $"Use one of: {string.Join(", ", known.Take(5))}{(known.Count > 5 ? ", …" : "")}."));
+                ThrowDindError(LabErrors.NodeNotFound(plan.ClusterName, wanted, known));
         }
 
         WriteVerbose($"Rendering {KubeadmRenderer.ApiVersionFor(Spec.KubernetesVersion is { Length: > 0 } v ? v : SpecDefaults.DefaultKubernetesVersion)} configuration for Kubernetes {Spec.KubernetesVersion}; kube-proxy gets conntrack.maxPerCore: 0 so it never writes the conntrack hashsize, which fails inside a node container.");
