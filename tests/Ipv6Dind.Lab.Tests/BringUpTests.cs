@@ -124,7 +124,7 @@ public sealed class BringUpTests
     }
 
     [Fact]
-    public async Task NewResetAndAddDindNodeTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
+    public async Task NewResetAddAndRemoveNodeTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
     {
         using var docker = InMemoryLab.NewDaemon();
         var create = new Recorder();
@@ -160,6 +160,16 @@ public sealed class BringUpTests
         var addSteps = add.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
         Assert.Equal(new[] { LabSteps.Nodes, LabSteps.Routes, LabSteps.RouteExisting }, addSteps);
         AssertForwardToCompleted(add.Progress, "Add-DindNode");
+
+        var remove = new Recorder();
+        var shrink = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, remove, remove), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await shrink.RemoveNodeAsync("steps", LabNames.Node("steps", 3));
+        var removeSteps = remove.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
+        Assert.Equal(new[] { LabSteps.Routes, LabSteps.RemoveNodes }, removeSteps);
+        AssertForwardToCompleted(remove.Progress, "Remove-DindNode");
         await again.RemoveAsync("steps");
     }
 

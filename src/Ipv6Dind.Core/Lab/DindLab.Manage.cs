@@ -428,16 +428,25 @@ public sealed partial class DindLab
                 $"Remove a worker, or rebuild the lab: Reset-DindCluster {cluster} (same addresses) or Remove-DindCluster {cluster}.");
         var others = nodes.Where(n => n.NodeName != nodeName && n.State == "running").ToList();
         var without = EffectivePlan(info.Spec, nodes.Where(n => n.NodeName != nodeName).Select(n => n.Index).ToHashSet());
-        var journal = new Journal(Log);
-        try
+        var runner = new StepRunner("Remove-DindNode", _ctx, AfterStep);
+        var journal = runner.Journal;
+        var steps = new List<LabStep>
         {
-            journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall).ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism));
-            await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism).ConfigureAwait(false);
-            foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
-            // The API server forgets the node first, as kubectl delete node would; a failure there is reported, not
-            // fatal. This one is not undone: if the container's removal then fails, the node stays unregistered
-            // until its kubelet registers again (Reset-DindCluster, or a restart of the node).
-            if (!info.NetworkOnly) await DeleteKubernetesNodeAsync(cluster, nodeName).ConfigureAwait(false);
+            new(LabSteps.Routes, $"routing {others.Count} other node(s) without {nodeName}", 40, async _ =>
+            {
+                journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
+                    .ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism));
+                await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism).ConfigureAwait(false);
+                foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
+            }),
+        };
+        // The API server forgets the node first, as kubectl delete node would; a failure there is reported, not
+        // fatal. This one is not undone: if the container's removal then fails, the node stays unregistered until its
+        // kubelet registers again (Reset-DindCluster, or a restart of the node).
+        if (!info.NetworkOnly)
+            steps.Add(new(LabSteps.KubernetesNode, $"deleting the Kubernetes node object {nodeName}", 20, _ => DeleteKubernetesNodeAsync(cluster, nodeName)));
+        steps.Add(new(LabSteps.RemoveNodes, $"removing {nodeName}", 40, async _ =>
+        {
             try
             {
                 await _docker.RemoveContainerAsync(node.ContainerId, Ct).ConfigureAwait(false);
@@ -447,15 +456,23 @@ public sealed partial class DindLab
                 if (await ContainerExistsAsync(cluster, node.ContainerId).ConfigureAwait(false)) throw;
                 Log.Verbose($"Removing {nodeName} reported '{ex.Message}', but it is gone.");
             }
+        }));
+        try
+        {
+            await runner.RunAsync(steps).ConfigureAwait(false);
             journal.Commit();
+            runner.Complete(LabSteps.RemoveNodes);
             Log.Verbose($"Removed node {nodeName}.");
         }
         catch
         {
-            await journal.RollBackAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await runner.RollBackAsync(RemoveNodeRollbackBudget).ConfigureAwait(false);
             throw;
         }
     }
+
+    /// <summary>How long Remove-DindNode's rollback (the other nodes' routes) may take; it takes no options.</summary>
+    private static readonly TimeSpan RemoveNodeRollbackBudget = TimeSpan.FromSeconds(60);
 
     /// <summary>Whether a container of the cluster with this ID still exists (true when that cannot be told).</summary>
     private async Task<bool> ContainerExistsAsync(string cluster, string id)

@@ -50,6 +50,8 @@ public static class LabSteps
     public const string KubeadmJoin = "kubeadm-join";
     public const string CoreDns = "coredns";
     public const string KubernetesReady = "kubernetes-ready";
+    /// <summary>Remove-DindNode's deletion of the node object from the Kubernetes API.</summary>
+    public const string KubernetesNode = "kubernetes-node";
     /// <summary>Add-DindNode's last step: the existing nodes learn the new nodes' pod prefixes.</summary>
     public const string RouteExisting = "route-existing";
     public const string Verify = "verify";
