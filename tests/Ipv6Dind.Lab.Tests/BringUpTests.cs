@@ -124,7 +124,7 @@ public sealed class BringUpTests
     }
 
     [Fact]
-    public async Task NewResetAddAndRemoveNodeTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
+    public async Task NewResetAddRemoveNodeAndStartTellEveryStepInOrderAndTheirProgressBarOnlyMovesForwardToACompletedEnd()
     {
         using var docker = InMemoryLab.NewDaemon();
         var create = new Recorder();
@@ -170,6 +170,17 @@ public sealed class BringUpTests
         var removeSteps = remove.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
         Assert.Equal(new[] { LabSteps.Routes, LabSteps.RemoveNodes }, removeSteps);
         AssertForwardToCompleted(remove.Progress, "Remove-DindNode");
+
+        await again.StopAsync("steps");
+        var start = new Recorder();
+        var resume = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, start, start), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await resume.StartAsync("steps");
+        var startSteps = start.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
+        Assert.Equal(new[] { LabSteps.StartContainers, LabSteps.Dns64, LabSteps.Routes, LabSteps.HostRules }, startSteps);
+        AssertForwardToCompleted(start.Progress, "Start-DindCluster");
         await again.RemoveAsync("steps");
     }
 

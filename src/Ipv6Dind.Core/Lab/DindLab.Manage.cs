@@ -71,38 +71,65 @@ public sealed partial class DindLab
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         var stopped = containers.Where(c => !c.Running).ToList();
+        var runner = new StepRunner("Start-DindCluster", _ctx, AfterStep);
+        var journal = runner.Journal;
+        var steps = new List<LabStep>
+        {
+            new(LabSteps.StartContainers, $"starting {stopped.Count} container(s): DNS64, NAT64, then the nodes", 40, async scope =>
+            {
+                var started = 0;
+                foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
+                    await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
+                        async (c, _) =>
+                        {
+                            // Recorded before the start: a start whose answer is lost still started the container.
+                            journal.Record($"start of {c.Name}", t => StopAgainAsync(cluster, c, t));
+                            await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                            Log.Verbose($"Started {c.Name}.");
+                            var done = Interlocked.Increment(ref started);
+                            scope.Report($"{done} of {stopped.Count} started ({c.Name})", done, stopped.Count);
+                        }).ConfigureAwait(false);
+            }),
+            new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async _ =>
+            {
+                var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
+                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            }),
+            new(LabSteps.Routes, "re-applying every node's resolver, routes and NAT64 device routes", 40, _ => SyncRoutesUnlockedAsync(cluster, null)),
+            new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async _ =>
+            {
+                if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
+                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+                else if (info.AllowAaaa)
+                    Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
+            }),
+        };
         try
         {
-            foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
-                await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
-                    async (c, _) =>
-                    {
-                        await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
-                        Log.Verbose($"Started {c.Name}.");
-                    }).ConfigureAwait(false);
-            var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
-            if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
-            if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
-                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-            else if (info.AllowAaaa)
-                Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
+            await runner.RunAsync(steps).ConfigureAwait(false);
             // A Ctrl-C that came with the last step still counts: "stopped" means the lab is as it was.
             Ct.ThrowIfCancellationRequested();
+            journal.Commit();
+            runner.Complete(LabSteps.HostRules);
         }
         catch (Exception ex)
         {
-            Log.Warning($"Start-DindCluster '{cluster}' failed or was stopped ({ex.Message}); stopping again the {stopped.Count} container(s) it was to start.");
-            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            foreach (var c in stopped.AsEnumerable().Reverse())
-            {
-                try { await _docker.StopContainerAsync(c.Id, TimeSpan.FromSeconds(10), budget.Token).ConfigureAwait(false); }
-                catch (Exception stopError) when (stopError is DindException or OperationCanceledException)
-                {
-                    Log.Warning($"Could not stop {c.Name} again ({stopError.Message}); Stop-DindCluster {cluster} stops it.");
-                }
-            }
+            Log.Warning($"Start-DindCluster '{cluster}' failed or was stopped during step '{runner.FailedStep}' ({ex.Message}); stopping again the container(s) it started.");
+            await runner.RollBackAsync(StartRollbackBudget).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>How long Start-DindCluster's rollback (stopping again what it started) may take.</summary>
+    private static readonly TimeSpan StartRollbackBudget = TimeSpan.FromSeconds(60);
+
+    /// <summary>Stops a container Start-DindCluster started; a failure is named with the command that finishes the job.</summary>
+    private async Task StopAgainAsync(string cluster, ContainerInfo c, CancellationToken ct)
+    {
+        try { await _docker.StopContainerAsync(c.Id, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false); }
+        catch (Exception stopError) when (stopError is DindException or OperationCanceledException)
+        {
+            Log.Warning($"Could not stop {c.Name} again ({stopError.Message}); Stop-DindCluster {cluster} stops it.");
         }
     }
 

@@ -50,6 +50,8 @@ public static class LabSteps
     public const string KubeadmJoin = "kubeadm-join";
     public const string CoreDns = "coredns";
     public const string KubernetesReady = "kubernetes-ready";
+    /// <summary>Start-DindCluster's start of the lab's stopped containers.</summary>
+    public const string StartContainers = "start-containers";
     /// <summary>Remove-DindNode's deletion of the node object from the Kubernetes API.</summary>
     public const string KubernetesNode = "kubernetes-node";
     /// <summary>Add-DindNode's last step: the existing nodes learn the new nodes' pod prefixes.</summary>
