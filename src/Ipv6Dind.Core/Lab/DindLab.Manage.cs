@@ -232,36 +232,59 @@ public sealed partial class DindLab
         var problem = SpecValidator.Validate(spec, environment).FirstOrDefault(p => p.ParameterName == "Nat64Prefix");
         if (problem is not null)
             throw problem; // it names -Nat64Prefix, the parameter of Set-Nat64Prefix too
-        _activity = "Set-Nat64Prefix";
         var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
         var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
         if (Nat64Advice.WellKnownPrefixWarning(plan.Nat64Prefix, plan.Dns64Upstream, spec.Subnet) is { } nat64Warning)
             Log.Warning(nat64Warning);
-        DindCluster moved;
+        var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        // Rendered before anything is removed: a config that cannot be rendered leaves the running ones alone.
+        var tayga = LabContainers.Tayga(plan).Content;
+        var bind9 = LabContainers.Bind9(plan).Content;
+        var containers = await ContainersAsync(cluster).ConfigureAwait(false);
+        var runner = new StepRunner("Set-Nat64Prefix", _ctx, AfterStep);
+        // One undo for the whole move, recorded before anything changes: the previous NAT64/DNS64 come back and every
+        // node is routed to the old prefix again (old state or nothing, also after Ctrl-C: the journal's budget, not
+        // the cancelled token).
+        runner.Journal.Record($"the move to {plan.Nat64Prefix}", async t =>
+        {
+            Log.Warning($"Restoring {oldPlan.Nat64Prefix} on '{cluster}'.");
+            var restore = new DindLab(_docker, _ctx with { Cancellation = t }, _firewall);
+            await restore.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: true).ConfigureAwait(false);
+            await restore.SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
+        });
+        var steps = new List<LabStep>
+        {
+            new(LabSteps.Nat64, $"replacing NAT64 (tayga) with one for {plan.Nat64Prefix}", 30, _ =>
+                ReplaceNat64Async(spec, plan, images.Nat64, tayga, containers)),
+            new(LabSteps.Dns64, $"replacing DNS64 (bind9) with one that synthesises into {plan.Nat64Prefix}", 30, _ =>
+                ReplaceDns64Async(spec, plan, images.Dns64, bind9, containers)),
+            new(LabSteps.Routes, "routing every node to the new prefix", 40, _ => SyncRoutesUnlockedAsync(cluster, null)),
+        };
         try
         {
-            await RecreateSupportAsync(spec, plan, replaceNat64: true).ConfigureAwait(false);
-            await SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
-            await StepDone(LabSteps.Routes).ConfigureAwait(false);
+            await runner.RunAsync(steps).ConfigureAwait(false);
             // The answer is read inside the undoable part: a failure to read it back restores the old prefix rather
             // than report an error with the new one in place.
-            moved = (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
+            var moved = (await GetClustersAsync(cluster).ConfigureAwait(false)).Single();
             // A Ctrl-C that came with the last step still counts: the caller gets the old prefix or the new one, never
             // "stopped" with the new one in place.
             Ct.ThrowIfCancellationRequested();
+            runner.Journal.Commit();
+            runner.Complete(LabSteps.Routes);
+            return moved;
         }
         catch (Exception ex)
         {
-            // Old state or nothing: the previous NAT64/DNS64 come back and the nodes are routed to the old prefix,
-            // also after Ctrl-C (the restore runs without the cancelled token, bounded by the Docker call timeouts).
-            Log.Warning($"Moving the NAT64 prefix of '{cluster}' failed or was stopped ({ex.Message}); restoring {oldPlan.Nat64Prefix}.");
-            var restore = new DindLab(_docker, _ctx with { Cancellation = CancellationToken.None }, _firewall);
-            await restore.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: true).ConfigureAwait(false);
-            await restore.SyncRoutesUnlockedAsync(cluster, null).ConfigureAwait(false);
+            Log.Warning($"Moving the NAT64 prefix of '{cluster}' failed or was stopped during step '{runner.FailedStep}' ({ex.Message}); restoring {oldPlan.Nat64Prefix}.");
+            var left = await runner.RollBackAsync(SupportRestoreBudget).ConfigureAwait(false);
+            if (left.Count > 0)
+                Log.Warning($"Restoring {oldPlan.Nat64Prefix} on '{cluster}' did not finish; Set-Nat64Prefix {cluster} -Nat64Prefix {oldPlan.Nat64Prefix} tries again.");
             throw;
         }
-        return moved;
     }
+
+    /// <summary>How long restoring a lab's previous DNS64/NAT64 and routes may take (bind9 and tayga each get a minute to answer).</summary>
+    private static readonly TimeSpan SupportRestoreBudget = TimeSpan.FromMinutes(3);
 
     /// <summary>Recreates DNS64 (and NAT64) from a new spec; on failure, recreates them from the old one.</summary>
     private async Task ReplaceSupportContainersAsync(DindCluster info, DindClusterSpec spec, bool replaceNat64)
@@ -288,22 +311,31 @@ public sealed partial class DindLab
         var bind9 = LabContainers.Bind9(plan).Content;
         var tayga = replaceNat64 ? LabContainers.Tayga(plan).Content : "";
         var containers = await ContainersAsync(spec.ClusterName).ConfigureAwait(false);
-        var journal = new Journal(Log); // the new containers are not undone: the caller restores the old ones instead
         if (replaceNat64)
         {
-            foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleNat64))
-                await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
-            var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
-                (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
-            await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await ReplaceNat64Async(spec, plan, images.Nat64, tayga, containers).ConfigureAwait(false);
             await StepDone(LabSteps.Nat64).ConfigureAwait(false);
         }
+        await ReplaceDns64Async(spec, plan, images.Dns64, bind9, containers).ConfigureAwait(false);
+        await StepDone(LabSteps.Dns64).ConfigureAwait(false);
+    }
+
+    /// <summary>The lab's NAT64 container removed and made again from <paramref name="spec"/> (not undone here: the caller restores the old one).</summary>
+    private async Task ReplaceNat64Async(DindClusterSpec spec, AddressPlan plan, string image, string tayga, IReadOnlyList<ContainerInfo> containers)
+    {
+        foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleNat64))
+            await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
+        var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, image), new Journal(Log), (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
+        await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+    }
+
+    /// <summary>The lab's DNS64 container (which carries the spec of record) removed and made again from <paramref name="spec"/>.</summary>
+    private async Task ReplaceDns64Async(DindClusterSpec spec, AddressPlan plan, string image, string bind9, IReadOnlyList<ContainerInfo> containers)
+    {
         foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleDns64))
             await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
-        var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, SpecYaml.Serialize(spec)), journal,
-            (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
+        var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, image, SpecYaml.Serialize(spec)), new Journal(Log), (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
         await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        await StepDone(LabSteps.Dns64).ConfigureAwait(false);
     }
 
     /// <summary>tayga's dynamic map: which IPv6 source is translated to which pool address.</summary>
