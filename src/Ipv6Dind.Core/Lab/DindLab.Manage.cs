@@ -179,35 +179,47 @@ public sealed partial class DindLab
         var addedRules = spec.AllowAaaa && !info.AllowAaaa;
         var comment = await HostRuleCommentAsync(cluster).ConfigureAwait(false) ?? throw LabErrors.ClusterNotFound(cluster);
         if (addedRules) RequireLocalDocker("AAAA mode's host ip6tables rules", true, "AllowAaaa");
+        var images = await ResolveImagesAsync(spec).ConfigureAwait(false);
+        var bind9 = LabContainers.Bind9(plan).Content;   // rendered before anything is removed
+        var containers = await ContainersAsync(cluster).ConfigureAwait(false);
+        var runner = new StepRunner("Set-Dns64", _ctx, AfterStep);
+        var journal = runner.Journal;
+        var steps = new List<LabStep>();
+        if (addedRules)
+            steps.Add(new(LabSteps.HostRules, "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)", 20, async _ =>
+            {
+                // Recorded first: a failure (or a lost answer) after some of the rules leaves none of them.
+                journal.Record("host rules of AAAA mode", t => _firewall.RemoveByCommentAsync(comment, t));
+                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+            }));
+        steps.Add(new(LabSteps.Dns64, "replacing DNS64 (bind9) with the new settings", 80, async _ =>
+        {
+            // Recorded before the old one is removed: whatever happens from here, the previous DNS64 comes back.
+            journal.Record("the new DNS64", async t =>
+            {
+                Log.Warning($"Restoring the previous DNS64 of '{cluster}'.");
+                var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
+                await new DindLab(_docker, _ctx with { Cancellation = t }, _firewall).RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: false).ConfigureAwait(false);
+            });
+            await ReplaceDns64Async(spec, plan, images.Dns64, bind9, containers).ConfigureAwait(false);
+        }));
         Dns64Settings result;
-        var replaced = false;
         try
         {
-            // Inside the undoable part: a failure (or a lost answer) after some of the rules leaves none of them.
-            if (addedRules) await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-            await ReplaceSupportContainersAsync(info, spec, replaceNat64: false).ConfigureAwait(false);
-            replaced = true;
-            // Read back inside the undoable part too: a failure to read the answer restores the old settings rather
-            // than report an error with the new ones in place.
+            await runner.RunAsync(steps).ConfigureAwait(false);
+            // Read back inside the undoable part: a failure to read the answer restores the old settings rather than
+            // report an error with the new ones in place.
             result = await GetDns64Async(cluster).ConfigureAwait(false);
             // A Ctrl-C that came with the last step still counts: the old settings or the new ones, never "stopped"
             // with the new ones in place.
             Ct.ThrowIfCancellationRequested();
+            journal.Commit();
+            runner.Complete(LabSteps.Dns64);
         }
         catch (Exception ex)
         {
-            var undo = new DindLab(_docker, _ctx with { Cancellation = CancellationToken.None }, _firewall);
-            if (replaced)
-            {
-                Log.Warning($"Set-Dns64 '{cluster}' failed or was stopped after the new DNS64 was up ({ex.Message}); restoring the previous one.");
-                var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
-                await undo.RecreateSupportAsync(info.Spec, oldPlan, replaceNat64: false).ConfigureAwait(false);
-            }
-            if (addedRules)
-            {
-                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                await _firewall.RemoveByCommentAsync(comment, budget.Token).ConfigureAwait(false);
-            }
+            Log.Warning($"Set-Dns64 '{cluster}' failed or was stopped during step '{runner.FailedStep}' ({ex.Message}); restoring the previous settings.");
+            await runner.RollBackAsync(SupportRestoreBudget).ConfigureAwait(false);
             throw;
         }
         if (!spec.AllowAaaa && info.AllowAaaa && DockerIsLocal)
@@ -285,24 +297,6 @@ public sealed partial class DindLab
 
     /// <summary>How long restoring a lab's previous DNS64/NAT64 and routes may take (bind9 and tayga each get a minute to answer).</summary>
     private static readonly TimeSpan SupportRestoreBudget = TimeSpan.FromMinutes(3);
-
-    /// <summary>Recreates DNS64 (and NAT64) from a new spec; on failure, recreates them from the old one.</summary>
-    private async Task ReplaceSupportContainersAsync(DindCluster info, DindClusterSpec spec, bool replaceNat64)
-    {
-        var plan = AddressPlanner.PlanValidated(spec, PlanEnvironment.Empty);
-        var oldPlan = AddressPlanner.PlanValidated(info.Spec, PlanEnvironment.Empty);
-        try
-        {
-            await RecreateSupportAsync(spec, plan, replaceNat64).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.Warning($"Applying the new settings to '{info.ClusterName}' failed or was stopped ({ex.Message}); restoring the previous DNS64/NAT64.");
-            var restore = _ctx with { Cancellation = CancellationToken.None };
-            await new DindLab(_docker, restore, _firewall).RecreateSupportAsync(info.Spec, oldPlan, replaceNat64).ConfigureAwait(false);
-            throw;
-        }
-    }
 
     private async Task RecreateSupportAsync(DindClusterSpec spec, AddressPlan plan, bool replaceNat64)
     {
