@@ -14,7 +14,7 @@ public sealed partial class RepositoryCitationTests
     private static readonly string[] Extensions = { ".cs", ".ps1", ".psm1", ".psd1", ".md", ".sh", ".py", ".yaml", ".yml", ".txt", ".toml", ".json", ".xml", ".csproj" };
 
     // Documents outside the repository; "(issue 13", "issue #4" without an upstream project's name in front.
-    [GeneratedRegex(@"LAB-NOTES|DESIGN\.md|\.\./shared\b|shared/seeds|\bseed \d+|(?<![A-Za-z-]\s)\(issue #?\d+|^\s*(?://|#)\s*issue #?\d+", RegexOptions.CultureInvariant | RegexOptions.Multiline)]
+    [GeneratedRegex(@"LAB-NOTES|DESIGN\.md|\.\./shared\b|shared/seeds|\bseed \d+|(?<![A-Za-z-]\s)\(issue #?\d+|^\s*(?://|#)\s*issue #?\d+", RegexOptions.CultureInvariant | RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex OutsideDocument();
 
     // A path into the repository's own folders, as comments and docs write them: docs/x.md, tests/run, src/A/B.cs.

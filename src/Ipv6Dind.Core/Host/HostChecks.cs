@@ -102,7 +102,7 @@ public static class HostChecks
     }
 
     /// <summary>
-    /// Seed 004: with forwarding on, the kernel ignores router advertisements unless accept_ra = 2, so a default
+    /// With forwarding on, the kernel ignores router advertisements unless accept_ra = 2, so a default
     /// route learned from RAs silently expires and the host loses IPv6. Judged per interface that has one.
     /// </summary>
     private static IEnumerable<CheckResult> AcceptRa(string root, bool forwarding)
