@@ -71,7 +71,7 @@ public sealed class BringUpTests
     }
 
     [Fact]
-    public async Task TheBringUpMakesTheNetworkFirstStartsDns64AndNat64BeforeAnyNodeAndRoutesEachNodeAfterItsStart()
+    public async Task TheBringUpMakesTheNetworkFirstRoutesEachNodeAfterItsStartAndChecksDns64FromANodeLast()
     {
         using var docker = InMemoryLab.NewDaemon();
         using var recorder = new FaultInjectingDockerApi(docker);
@@ -94,9 +94,6 @@ public sealed class BringUpTests
         var nodes = Enumerable.Range(1, 3).Select(i => LabNames.Node("order", i)).ToList();
         var network = One(c => c.Method == "CreateNetwork", "network create");
         Assert.True(calls.Where(c => c.Method == "CreateContainer").All(c => c.Sequence > network), "a container before the network:\n" + trace);
-        var firstNode = nodes.Min(Created);
-        Assert.True(Started(LabNames.Dns64("order")) < firstNode, "DNS64 not started before the first node:\n" + trace);
-        Assert.True(Started(LabNames.Nat64("order")) < firstNode, "NAT64 not started before the first node:\n" + trace);
         foreach (var node in nodes)
         {
             var batch = One(c => IsExec(c, node, "ip", "-batch", "-"), "route batch of " + node);
@@ -111,6 +108,9 @@ public sealed class BringUpTests
         // The check that a node resolves through DNS64 comes after every node is routed.
         var verify = calls.Last(c => c.Method == "Exec" && nodes.Contains(ContainerOf(c) ?? "") && IsExec(c, ContainerOf(c)!, "dig")).Sequence;
         Assert.True(nodes.All(n => One(c => IsExec(c, n, "ip", "-batch", "-"), "route batch of " + n) < verify), "verified before every node was routed:\n" + trace);
+        // ... and after DNS64 answered and NAT64 was set up (they start beside the nodes: every address is planned).
+        Assert.True(calls.Where(c => IsExec(c, LabNames.Dns64("order"), "dig")).All(c => c.Sequence < verify), "verified before DNS64 answered:\n" + trace);
+        Assert.True(calls.Where(c => ContainerOf(c) == LabNames.Nat64("order") && c.Method == "Exec").All(c => c.Sequence < verify), "verified before NAT64 was set up:\n" + trace);
     }
 
     private sealed class Recorder : Ipv6Dind.Core.Diagnostics.IDindLog, IProgress<Ipv6Dind.Core.Diagnostics.DindProgress>
@@ -132,7 +132,8 @@ public sealed class BringUpTests
         {
             Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
         };
-        await lab.CreateAsync(InMemoryLab.Spec("steps", 2), new LabOptions { NetworkOnly = true });
+        // With parallelism 1 the steps run in their list order (the graph of the default is the next test).
+        await lab.CreateAsync(InMemoryLab.Spec("steps", 2), new LabOptions { NetworkOnly = true, Parallelism = 1 });
 
         var told = create.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal))
             .Select(l => l[6..^7]).ToList();
@@ -146,7 +147,7 @@ public sealed class BringUpTests
         {
             Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
         };
-        await again.ResetAsync("steps", new LabOptions { NetworkOnly = true });
+        await again.ResetAsync("steps", new LabOptions { NetworkOnly = true, Parallelism = 1 });
         var resetSteps = reset.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
         Assert.Equal(new[] { LabSteps.RemoveNodes, LabSteps.Nodes, LabSteps.Routes, LabSteps.Verify }, resetSteps);
         AssertForwardToCompleted(reset.Progress, "Reset-DindCluster");
@@ -182,6 +183,60 @@ public sealed class BringUpTests
         Assert.Equal(new[] { LabSteps.StartContainers, LabSteps.Dns64, LabSteps.Routes, LabSteps.HostRules }, startSteps);
         AssertForwardToCompleted(start.Progress, "Start-DindCluster");
         await again.RemoveAsync("steps");
+    }
+
+    [Fact]
+    public async Task NewStartsDns64Nat64AndTheNodesSideBySideAndNoStepStartsBeforeWhatItNeeds()
+    {
+        // Every StartContainer waits (up to 5 s) until three are in flight: only a bring-up that starts DNS64, NAT64
+        // and the first node side by side gets all three there; one at a time, each would wait out the 5 s alone.
+        using var docker = InMemoryLab.NewDaemon();
+        using var together = new CountdownEvent(3);
+        var arrived = 0;
+        var alone = false;
+        using var gated = new FaultInjectingDockerApi(docker).BeforeCall(c => c.Method == "StartContainer", _ =>
+        {
+            if (Interlocked.Increment(ref arrived) > 3) return;
+            together.Signal();
+            if (!together.Wait(TimeSpan.FromSeconds(5))) Volatile.Write(ref alone, true);
+        }, once: false);
+        var create = new Recorder();
+        var lab = new DindLab(gated, new Ipv6Dind.Core.Diagnostics.OperationContext(default, create, create), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await lab.CreateAsync(InMemoryLab.Spec("graph", 2), new LabOptions { NetworkOnly = true });
+        Assert.True(arrived >= 3 && !alone, "DNS64, NAT64 and node 1 were not started side by side");
+
+        var lines = create.Verbose.ToList();
+        int Started(string step) => lines.FindIndex(l => l.StartsWith($"Step '{step}': ", StringComparison.Ordinal));
+        int Done(string step) => lines.FindIndex(l => l == $"Step '{step}' done.");
+        Assert.Equal(LabSteps.All.Order(), lines.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]).Order());
+        foreach (var step in new[] { LabSteps.Dns64, LabSteps.Nat64, LabSteps.Nodes, LabSteps.Routes, LabSteps.HostRules })
+            Assert.True(Done(LabSteps.Network) < Started(step), $"'{step}' started before the network existed");
+        foreach (var step in new[] { LabSteps.Dns64, LabSteps.Nat64, LabSteps.Nodes, LabSteps.Routes, LabSteps.HostRules })
+            Assert.True(Done(step) < Started(LabSteps.Verify), $"'verify' started before '{step}' was done");
+        // Each node is routed after it started (the routes step runs beside the nodes step, a node at a time).
+        foreach (var n in new[] { 1, 2 })
+        {
+            var node = LabNames.Node("graph", n);
+            Assert.True(lines.FindIndex(l => l.Contains($"started ({node})", StringComparison.Ordinal) || l.StartsWith($"Started {node} ", StringComparison.Ordinal))
+                        < lines.FindIndex(l => l.StartsWith("Step 'routes' done.", StringComparison.Ordinal)));
+        }
+        AssertForwardToCompleted(create.Progress, "New-DindCluster");
+
+        var reset = new Recorder();
+        var again = new DindLab(docker, new Ipv6Dind.Core.Diagnostics.OperationContext(default, reset, reset), new Ipv6Dind.Core.Host.HostFirewall(new RefusingHost()))
+        {
+            Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
+        };
+        await again.ResetAsync("graph", new LabOptions { NetworkOnly = true });
+        var told = reset.Verbose.ToList();
+        Assert.True(told.IndexOf("Step 'remove-nodes' done.") < told.FindIndex(l => l.StartsWith("Step 'nodes': ", StringComparison.Ordinal)));
+        Assert.True(told.IndexOf("Step 'routes' done.") < told.FindIndex(l => l.StartsWith("Step 'verify': ", StringComparison.Ordinal)));
+        AssertForwardToCompleted(reset.Progress, "Reset-DindCluster");
+        await again.RemoveAsync("graph");
+        Assert.Empty(docker.Snapshot());
     }
 
     private static void AssertForwardToCompleted(IEnumerable<Ipv6Dind.Core.Diagnostics.DindProgress> records, string activity)

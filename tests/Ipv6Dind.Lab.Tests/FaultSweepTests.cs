@@ -136,18 +136,8 @@ public sealed class FaultSweepTests
             await InMemoryLab.ForgetLocksAsync(docker, Cluster);
             var where = $"{operation.Command} {fault} at call {target}/{k} ({Describe(faulty.Calls.ElementAtOrDefault(target - 1))})";
             if (host.Attempts.Count > 0) problems.Add($"{where}: ran host commands: {string.Join("; ", host.Attempts)}");
-            if (error is null)
-            {
-                if (!now.SequenceEqual(after)) problems.Add($"{where}: succeeded, but not as a clean run does: {InMemoryLab.Diff(after, now)}");
-                continue;
-            }
+            if (!Judge(problems, where, operation, fault, error, target >= firstStep, now, (nothing, before, after))) continue;
             failed++;
-            if (fault is Fault.Cancel or Fault.CancelLate ? error is not OperationCanceledException : error is not DindException)
-                problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
-            if (fault is not (Fault.Cancel or Fault.CancelLate) && operation.StepsFrom is not null && target >= firstStep && !error.Message.Contains("Step '", StringComparison.Ordinal))
-                problems.Add($"{where}: the error does not name the step: {error.Message}");
-            if (operation.OldOrNothing && !now.SequenceEqual(before) && !(operation.NothingIsOld && now.SequenceEqual(nothing)))
-                problems.Add($"{where}: failed ({error.Message}) and left: {InMemoryLab.Diff(before, now)}");
             if (!operation.OldOrNothing)
             {
                 // A removal cannot restore what it removed: a second run must finish the job.
@@ -163,5 +153,119 @@ public sealed class FaultSweepTests
         var report = $"fault sweep (in memory): {operation.Command}: {fault}: K = {k} calls ({byMethod}), {failed} failed as expected, {k - failed} absorbed, {problems.Count} problem(s)";
         _out.WriteLine(report);
         Assert.True(problems.Count == 0, report + "\n" + string.Join("\n", problems));
+    }
+    /// <summary>
+    /// One case's verdict, added to <paramref name="problems"/>: a success must end as a clean run does; a failure must
+    /// be the expected exception, name the step once the steps began (<paramref name="inSteps"/>), and leave the state
+    /// before (or nothing, where the operation allows it). Returns whether the operation failed.
+    /// </summary>
+    private static bool Judge(List<string> problems, string where, Operation operation, Fault fault, Exception? error, bool inSteps,
+        List<string> now, (List<string> Nothing, List<string> Before, List<string> After) states)
+    {
+        if (error is null)
+        {
+            if (!now.SequenceEqual(states.After)) problems.Add($"{where}: succeeded, but not as a clean run does: {InMemoryLab.Diff(states.After, now)}");
+            return false;
+        }
+        if (fault is Fault.Cancel or Fault.CancelLate ? error is not OperationCanceledException : error is not DindException)
+            problems.Add($"{where}: unexpected {error.GetType().Name}: {error.Message}");
+        if (fault is not (Fault.Cancel or Fault.CancelLate) && operation.StepsFrom is not null && inSteps && !error.Message.Contains("Step '", StringComparison.Ordinal))
+            problems.Add($"{where}: the error does not name the step: {error.Message}");
+        if (operation.OldOrNothing && !now.SequenceEqual(states.Before) && !(operation.NothingIsOld && now.SequenceEqual(states.Nothing)))
+            problems.Add($"{where}: failed ({error.Message}) and left: {InMemoryLab.Diff(states.Before, now)}");
+        return true;
+    }
+
+    // -------------------------------------------------------------------------------------- the bring-up's graph
+
+    public static TheoryData<string, Fault> GraphCases()
+    {
+        var data = new TheoryData<string, Fault>();
+        foreach (var operation in new[] { "New", "Reset" })
+            foreach (var fault in Enum.GetValues<Fault>())
+                data.Add(operation, fault);
+        return data;
+    }
+
+    /// <summary>
+    /// New-DindCluster and Reset-DindCluster with the default parallelism, where DNS64, NAT64 and the nodes start side
+    /// by side and each node is routed as soon as it runs: the calls come in no fixed order, so a call is named by
+    /// what it does - method, container (by name), the exec's first words - and how many such calls came before it,
+    /// and every call of the clean run gets each fault. The same "old state or nothing" as the sweep above.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GraphCases))]
+    public async Task AFaultAtAnyCallOfTheBringUpsGraphLeavesTheStateBeforeOrNothing(string name, Fault fault)
+    {
+        var parallel = InMemoryLab.Serial with { Parallelism = LabOptions.DefaultParallelism };
+        var operation = name == "New"
+            ? new Operation("New-DindCluster (network lab, 2 nodes, steps side by side)", null,
+                (lab, _) => lab.CreateAsync(InMemoryLab.Spec(Cluster, 2), parallel), StepsFrom: "CreateNetwork")
+            : new Operation("Reset-DindCluster (network lab, 2 nodes, steps side by side)", lab => Create(lab, 2),
+                (lab, _) => lab.ResetAsync(Cluster, parallel), NothingIsOld: true);
+        var (arranged, nothing, before) = await ArrangeAsync(operation);
+
+        using var clean = await InMemoryLab.ForkAsync(arranged, Cluster);
+        using var counter = new FaultInjectingDockerApi(clean) { Latency = Latency };
+        var names = new Namer(clean);
+        var signatures = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+        counter.BeforeCall(_ => true, call => signatures[call.Sequence] = names.Signature(call), once: false);   // named as it starts: a removed container has no name after
+        await operation.Act(InMemoryLab.Lab(counter), clean);
+        var after = await InMemoryLab.StateAsync(clean, Cluster);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var cases = counter.Calls.Select(c => signatures[c.Sequence]).Select(sig => (Signature: sig, Occurrence: counts[sig] = counts.GetValueOrDefault(sig) + 1)).ToList();
+        var networkCreated = cases.FindIndex(c => c.Signature.StartsWith("CreateNetwork", StringComparison.Ordinal));
+
+        var problems = new List<string>();
+        var failed = 0;
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var (signature, occurrence) = cases[i];
+            using var docker = await InMemoryLab.ForkAsync(arranged, Cluster);
+            using var cancel = new CancellationTokenSource();
+            using var faulty = new FaultInjectingDockerApi(docker) { Latency = Latency };
+            var namer = new Namer(docker);
+            var seen = 0;
+            bool Which(DockerCall call) => namer.Signature(call) == signature && ++seen == occurrence;
+            if (fault == Fault.Fail) faulty.FailCall(Which);
+            else if (fault == Fault.LoseAnswer) faulty.LoseAnswerOfCall(Which);
+            else faulty.CancelAtCall(Which, cancel, finishLate: fault == Fault.CancelLate);
+            Exception? error = null;
+            try { await operation.Act(InMemoryLab.Lab(faulty, cancel.Token, new RefusingHost()), docker); }
+            catch (Exception e) { error = e; }
+            await faulty.FinishLateCallsAsync();
+            var now = await InMemoryLab.StateAsync(docker, Cluster);
+            await InMemoryLab.ForgetLocksAsync(docker, Cluster);
+            var where = $"{operation.Command} {fault} at '{signature}' #{occurrence} (case {i + 1}/{cases.Count})";
+            if (seen < occurrence)
+            {
+                problems.Add($"{where}: the call never came (the runs differ in what they call)");
+                continue;
+            }
+            if (Judge(problems, where, operation, fault, error, i >= networkCreated, now, (nothing, before, after))) failed++;
+        }
+        await InMemoryLab.ForgetLocksAsync(arranged, Cluster);
+        await InMemoryLab.ForgetLocksAsync(clean, Cluster);
+        var report = $"fault sweep (in memory, steps side by side): {operation.Command}: {fault}: {cases.Count} calls, {failed} failed as expected, {cases.Count - failed} absorbed, {problems.Count} problem(s)";
+        _out.WriteLine(report);
+        Assert.True(problems.Count == 0, report + "\n" + string.Join("\n", problems));
+    }
+
+    // Every call takes a few milliseconds, so that the steps beside each other really overlap (and a fault meets a
+    // sibling half-way).
+    private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(3);
+
+    /// <summary>Names a call by what it does, the same in every run: container IDs (random) become container names (asked as the call starts).</summary>
+    private sealed class Namer(InMemoryDockerApi docker)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+
+        public string Signature(DockerCall call)
+        {
+            var target = call.Target is { Length: 64 } id ? _names.GetOrAdd(id, key => docker.InspectContainerAsync(key, default).GetAwaiter().GetResult()?.Name ?? "(gone)") : call.Target ?? "";
+            return call.Method == "Exec"
+                ? $"Exec {target} {string.Join(' ', ((IReadOnlyList<string>)call.Arguments[1]!).Take(3))}"
+                : $"{call.Method} {target}".TrimEnd();
+        }
     }
 }

@@ -87,6 +87,33 @@ public sealed class FaultInjectingDockerApi : IDockerApi
         return this;
     }
 
+    /// <summary>
+    /// The faults of a sweep over a run whose calls come in no fixed order (steps side by side): the call is the first
+    /// one that <paramref name="which"/> picks, not the kth. <paramref name="which"/> is asked once per call, in order.
+    /// </summary>
+    public FaultInjectingDockerApi FailCall(Func<DockerCall, bool> which) => FailWhen(which, once: true);
+
+    /// <inheritdoc cref="FailCall(Func{DockerCall, bool})"/>
+    public FaultInjectingDockerApi LoseAnswerOfCall(Func<DockerCall, bool> which)
+    {
+        lock (_gate) _rules.Add((which, DefaultError, true, true));
+        return this;
+    }
+
+    /// <inheritdoc cref="FailCall(Func{DockerCall, bool})"/>
+    public FaultInjectingDockerApi CancelAtCall(Func<DockerCall, bool> which, CancellationTokenSource source, bool finishLate = false) =>
+        BeforeCall(which, call =>
+        {
+            if (finishLate) lock (_gate) _late.Add(call.Sequence);
+            source.Cancel();
+        });
+
+    /// <summary>
+    /// How long each call takes on its way to the daemon (the in-memory daemon answers at once, so steps side by side
+    /// would hardly ever overlap without it).
+    /// </summary>
+    public TimeSpan Latency { get; init; }
+
     private readonly HashSet<int> _late = new();
     private readonly List<Func<Task>> _deferred = new();
 
@@ -196,6 +223,7 @@ public sealed class FaultInjectingDockerApi : IDockerApi
     private async Task<T> Run<T>(CancellationToken ct, Func<CancellationToken, Task<T>> next, string method, params object?[] arguments)
     {
         var (error, afterCall, late) = Check(method, arguments);
+        if (Latency > TimeSpan.Zero) await Task.Delay(Latency, CancellationToken.None).ConfigureAwait(false);
         if (late && ct.IsCancellationRequested)
         {
             // The daemon does not know the client gave up: the request runs later, on nobody's token.

@@ -61,14 +61,14 @@ public sealed partial class DindLab
     /// </summary>
     private async Task PrepareForKubeadmAsync(IReadOnlyList<NodeAddress> nodes, IReadOnlyDictionary<int, string> ids, AddressPlan plan, string cni, LabOptions options)
     {
-        await ForEachNodeAsync(nodes, options.Parallelism,
+        await ForEachNodeAsync(nodes, options.Parallelism, Ct,
             node => WaitForSystemdAsync(ids[node.Index], node.NodeName, options.ReadyTimeout)).ConfigureAwait(false);
         if (options.Calico is { } calico)
         {
             await LoadCalicoImagesAsync(calico, nodes.Select(n => (ids[n.Index], n.NodeName)).ToList(), options.Parallelism).ConfigureAwait(false);
             return;
         }
-        await ForEachNodeAsync(nodes, options.Parallelism, async node =>
+        await ForEachNodeAsync(nodes, options.Parallelism, Ct, async node =>
         {
             var config = CniRenderer.Render(CniOptions.From(plan, node, cni));
             await _docker.PutFileAsync(ids[node.Index], config.ContainerPath, config.Content, 420, Ct).ConfigureAwait(false);
@@ -113,7 +113,7 @@ public sealed partial class DindLab
     {
         var workers = plan.NodeAddresses.Skip(1).ToList();
         var joined = 0;
-        await ForEachNodeAsync(workers, options.Parallelism, async node =>
+        await ForEachNodeAsync(workers, options.Parallelism, Ct, async node =>
         {
             var id = nodeIds[node.Index];
             var join = KubeadmRenderer.RenderJoin(kubeadm, node, caCertHash);
@@ -147,7 +147,7 @@ public sealed partial class DindLab
         var caCertHash = CaCertHash.FromPem(ca);
         await PrepareForKubeadmAsync(added, ids, plan, spec.Cni, options).ConfigureAwait(false);
         var joined = 0;
-        await ForEachNodeAsync(added, options.Parallelism, async node =>
+        await ForEachNodeAsync(added, options.Parallelism, Ct, async node =>
         {
             var join = KubeadmRenderer.RenderJoin(kubeadm, node, caCertHash);
             await _docker.PutFileAsync(ids[node.Index], join.ContainerPath, join.Content, 384, Ct).ConfigureAwait(false);

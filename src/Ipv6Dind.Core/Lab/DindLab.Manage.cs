@@ -93,7 +93,7 @@ public sealed partial class DindLab
             new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async _ =>
             {
                 var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
-                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
             }),
             new(LabSteps.Routes, "re-applying every node's resolver, routes and NAT64 device routes", 40, _ => SyncRoutesUnlockedAsync(cluster, null)),
             new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async _ =>
@@ -319,8 +319,8 @@ public sealed partial class DindLab
     {
         foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleNat64))
             await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
-        var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, image), new Journal(Log), (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
-        await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, image), new Journal(Log), Ct, (LabContainers.Nat64Config, tayga)).ConfigureAwait(false);
+        await ConfigureNat64Async(nat64, plan, TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
     }
 
     /// <summary>The lab's DNS64 container (which carries the spec of record) removed and made again from <paramref name="spec"/>.</summary>
@@ -328,8 +328,8 @@ public sealed partial class DindLab
     {
         foreach (var old in containers.Where(c => Role(c) == LabLabels.RoleDns64))
             await _docker.RemoveContainerAsync(old.Id, Ct).ConfigureAwait(false);
-        var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, image, SpecYaml.Serialize(spec)), new Journal(Log), (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
-        await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, image, SpecYaml.Serialize(spec)), new Journal(Log), Ct, (LabContainers.Dns64Config, bind9)).ConfigureAwait(false);
+        await WaitForDns64Async(dns64, TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
     }
 
     /// <summary>tayga's dynamic map: which IPv6 source is translated to which pool address.</summary>
@@ -395,16 +395,16 @@ public sealed partial class DindLab
                 {
                     var hostModules = HostHasModules();
                     var started = 0;
-                    await ForEachNodeAsync(added, options.Parallelism, async node =>
+                    await ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, async node =>
                     {
                         var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
-                        ids[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
+                        ids[node.Index] = await CreateAndStartAsync(container, journal, scope.Cancellation).ConfigureAwait(false);
                         var done = Interlocked.Increment(ref started);
                         scope.Report($"node {done} of {added.Count} started ({node.NodeName})", done, added.Count);
                     }).ConfigureAwait(false);
                 }),
-                new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, _ =>
-                    ForEachNodeAsync(added, options.Parallelism, node => ConfigureNodeAsync(ids[node.Index], newPlan, node))),
+                new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, scope =>
+                    ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, node => ConfigureNodeAsync(ids[node.Index], newPlan, node, scope.Cancellation))),
             };
             if (kubernetes is not null)
                 steps.Add(new(LabSteps.KubeadmJoin, $"joining {added.Count} node(s)", 30, _ =>
@@ -436,8 +436,8 @@ public sealed partial class DindLab
 
     /// <summary>Applies <paramref name="plan"/>'s routes and settings to <paramref name="nodes"/> (reconciling: routes not in the plan go).</summary>
     private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism) =>
-        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism,
-            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, reconcile: true));
+        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism, Ct,
+            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, Ct, reconcile: true));
 
     /// <summary>Removes node containers of <paramref name="cluster"/> whose index lies in [first, last], on a budget of its own.</summary>
     private async Task RemoveAddedNodesAsync(string cluster, int first, int last, TimeSpan budget)

@@ -52,13 +52,13 @@ public sealed partial class DindLab
         {
             var steps = new List<LabStep>
             {
-                new(LabSteps.RemoveNodes, $"removing {old.Count} node(s)", 10, async _ =>
+                new(LabSteps.RemoveNodes, $"removing {old.Count} node(s)", 10, async scope =>
                 {
                     try
                     {
-                        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = Ct }, async (c, _) =>
+                        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = scope.Cancellation }, async (c, _) =>
                         {
-                            await _docker.RemoveContainerAsync(c.Id, Ct).ConfigureAwait(false);
+                            await _docker.RemoveContainerAsync(c.Id, scope.Cancellation).ConfigureAwait(false);
                             Log.Verbose($"Removed node {c.Name} (and its /var volume).");
                         }).ConfigureAwait(false);
                     }
@@ -78,8 +78,8 @@ public sealed partial class DindLab
                     }
                 }),
             };
-            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal));
-            await runner.RunAsync(steps, from: 3).ConfigureAwait(false);
+            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal, LabSteps.RemoveNodes, Array.Empty<LabStep>()));
+            await runner.RunAsync(steps, options.Parallelism, from: 3).ConfigureAwait(false);
             // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();

@@ -107,53 +107,57 @@ public sealed partial class DindLab
         try
         {
             await runner.MarkDoneAsync(LabSteps.Preflight).ConfigureAwait(false);
-            var steps = new List<LabStep>
+            // A dependency graph: every address is planned, so once the network exists DNS64, NAT64, the host rules
+            // and the nodes start side by side, and each node is routed as soon as it runs (NodeSteps).
+            var network = new LabStep(LabSteps.Network, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 10, async scope =>
             {
-                new(LabSteps.Network, $"creating network {LabNames.Network(spec.ClusterName)} ({plan.ManagementPrefix})", 10, async _ =>
+                var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
+                // This run's mark: a create whose answer is lost (a dropped connection, Ctrl-C) still made the
+                // network, and the rollback finds it by this label when the journal could not record it.
+                networkLabels[LabLabels.Operation] = operation;
+                if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
+                else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
+                try
                 {
-                    var networkLabels = LabLabels.For(spec.ClusterName, LabLabels.RoleNetwork);
-                    // This run's mark: a create whose answer is lost (a dropped connection, Ctrl-C) still made the
-                    // network, and the rollback finds it by this label when the journal could not record it.
-                    networkLabels[LabLabels.Operation] = operation;
-                    if (kubernetes is null) networkLabels[LabLabels.NetworkOnly] = "true";
-                    else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
-                    try
-                    {
-                        networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), Ct).ConfigureAwait(false);
-                    }
-                    catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
-                    {
-                        throw LabErrors.ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
-                    }
-                    var id = networkId;
-                    journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(id, t));
-                    ownsName = true;
-                    addressLock.Dispose();   // the network now holds the prefixes: later creates see it
-                    addressLock = null;
-                    Ct.ThrowIfCancellationRequested();
-                }),
-                new(LabSteps.Dns64, $"starting DNS64 (bind9) at {plan.Dns64Address}", 10, async _ =>
+                    networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), scope.Cancellation).ConfigureAwait(false);
+                }
+                catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
                 {
-                    var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal,
+                    throw LabErrors.ClusterExists(spec.ClusterName); // lost a race with another New-DindCluster of the same name
+                }
+                var id = networkId;
+                journal.Record($"network {LabNames.Network(spec.ClusterName)}", t => _docker.RemoveNetworkAsync(id, t));
+                ownsName = true;
+                addressLock.Dispose();   // the network now holds the prefixes: later creates see it
+                addressLock = null;
+            });
+            var afterNetwork = new[] { LabSteps.Network };
+            var services = new List<LabStep>
+            {
+                new(LabSteps.Dns64, $"starting DNS64 (bind9) at {plan.Dns64Address}", 10, async scope =>
+                {
+                    var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal, scope.Cancellation,
                         (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
-                    await WaitForDns64Async(dns64, options.ReadyTimeout).ConfigureAwait(false);
-                }),
-                new(LabSteps.Nat64, $"starting NAT64 (tayga) at {plan.Nat64Address}", 10, async _ =>
+                    await WaitForDns64Async(dns64, options.ReadyTimeout, scope.Cancellation).ConfigureAwait(false);
+                }) { After = afterNetwork },
+                new(LabSteps.Nat64, $"starting NAT64 (tayga) at {plan.Nat64Address}", 10, async scope =>
                 {
-                    var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal,
+                    var nat64 = await CreateAndStartAsync(LabContainers.Nat64(spec, plan, images.Nat64), journal, scope.Cancellation,
                         (LabContainers.Nat64Config, LabContainers.Tayga(plan).Content)).ConfigureAwait(false);
-                    await ConfigureNat64Async(nat64, plan, options.ReadyTimeout).ConfigureAwait(false);
-                }),
+                    await ConfigureNat64Async(nat64, plan, options.ReadyTimeout, scope.Cancellation).ConfigureAwait(false);
+                }) { After = afterNetwork },
             };
-            var hostRules = new LabStep(LabSteps.HostRules, spec.AllowAaaa ? "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)" : "none (DNS64 mode)", 2, async _ =>
+            var hostRules = new LabStep(LabSteps.HostRules, spec.AllowAaaa ? "adding the host's ip6tables rules for direct IPv6 egress (AAAA mode)" : "none (DNS64 mode)", 2, async scope =>
             {
                 if (!spec.AllowAaaa) return;
                 var comment = LabNames.HostRuleComment(spec.ClusterName, networkId);
                 journal.Record("host rules", t => _firewall.RemoveByCommentAsync(comment, t));
-                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
-            });
-            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal, hostRules));
-            await runner.RunAsync(steps, from: 3).ConfigureAwait(false);
+                await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), scope.Cancellation).ConfigureAwait(false);
+            }) { After = afterNetwork };
+            var steps = new List<LabStep> { network };
+            steps.AddRange(services);
+            steps.AddRange(NodeSteps(spec, plan, images.Node, kubernetes, options, journal, LabSteps.Network, services, hostRules));
+            await runner.RunAsync(steps, options.Parallelism, from: 3).ConfigureAwait(false);
 
             // A Ctrl-C with the last step still undoes everything: the caller is told "stopped" only when nothing is left.
             Ct.ThrowIfCancellationRequested();
@@ -191,15 +195,22 @@ public sealed partial class DindLab
     }
 
     /// <summary>
-    /// The node steps New-DindCluster and Reset-DindCluster share: start every node (each recorded in
-    /// <paramref name="journal"/>), route them (one batch per node), <paramref name="afterRoutes"/> (New: the AAAA-mode
-    /// host rules), the Kubernetes phase unless a network lab, and the DNS64 check from the first node.
+    /// The node steps New-DindCluster and Reset-DindCluster share, as a dependency graph after the step
+    /// <paramref name="start"/> (New: the network; Reset: the removal of the old nodes): start every node (each recorded
+    /// in <paramref name="journal"/>) and, beside that, route each node (one batch) as soon as it runs; the
+    /// <paramref name="services"/> step list (New: DNS64, NAT64; already in the caller's list) and
+    /// <paramref name="beside"/> (New: the AAAA-mode host rules; added here, after the routes in list order) run
+    /// alongside. The Kubernetes phase (unless a network lab) and the DNS64 check from the first node wait for all of
+    /// them. With parallelism 1 the list order is the order they run in.
     /// </summary>
     private List<LabStep> NodeSteps(DindClusterSpec spec, AddressPlan plan, string nodeImage, NodeImageFacts? kubernetes, LabOptions options,
-        Journal journal, LabStep? afterRoutes = null)
+        Journal journal, string start, IReadOnlyList<LabStep> services, LabStep? beside = null)
     {
         var nodeIds = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+        // Each node's start, awaited by its routing: the routes step runs beside the nodes step, a node at a time.
+        var started = plan.NodeAddresses.ToDictionary(n => n.Index, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
         var count = plan.NodeAddresses.Count;
+        var afterStart = new[] { start };
         var steps = new List<LabStep>
         {
             new(LabSteps.Nodes, $"starting {count} node(s)", 40, async scope =>
@@ -207,29 +218,40 @@ public sealed partial class DindLab
                 var created = 0;
                 var hostModules = HostHasModules();
                 var apiPort = kubernetes is null ? 0 : FreeLoopbackPort();
-                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, scope.Cancellation, async node =>
                 {
                     var container = NodeContainer(spec, node, nodeImage, kubernetes, hostModules, apiPort);
-                    nodeIds[node.Index] = await CreateAndStartAsync(container, journal).ConfigureAwait(false);
+                    var id = await CreateAndStartAsync(container, journal, scope.Cancellation).ConfigureAwait(false);
+                    nodeIds[node.Index] = id;
+                    started[node.Index].TrySetResult(id);
                     var done = Interlocked.Increment(ref created);
                     scope.Report($"node {done} of {count} started ({node.NodeName})", done, count);
                 }).ConfigureAwait(false);
-            }),
+            }) { After = afterStart },
             new(LabSteps.Routes, $"routing {count} node(s)", 20, async scope =>
             {
                 var routed = 0;
-                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, async node =>
+                await ForEachNodeAsync(plan.NodeAddresses, options.Parallelism, scope.Cancellation, async node =>
                 {
-                    await ConfigureNodeAsync(nodeIds[node.Index], plan, node).ConfigureAwait(false);
+                    // A failed or stopped nodes step cancels this scope (the runner stops the steps beside a failure).
+                    var id = await started[node.Index].Task.WaitAsync(scope.Cancellation).ConfigureAwait(false);
+                    await ConfigureNodeAsync(id, plan, node, scope.Cancellation).ConfigureAwait(false);
                     var done = Interlocked.Increment(ref routed);
                     scope.Report($"node {done} of {count} routed ({node.NodeName})", done, count);
                 }).ConfigureAwait(false);
-            }),
+            }) { After = afterStart },
         };
-        if (afterRoutes is not null) steps.Add(afterRoutes);
-        if (kubernetes is not null) steps.AddRange(KubernetesSteps(spec, plan, nodeIds, kubernetes, options));
-        steps.Add(new(LabSteps.Verify, "checking that the first node resolves through DNS64", 4, _ =>
-            VerifyNodeResolverAsync(nodeIds[plan.NodeAddresses[0].Index], plan, kubernetes)));
+        if (beside is not null) steps.Add(beside);
+        var all = services.Select(s => s.Name).Concat(steps.Select(s => s.Name)).ToArray();
+        if (kubernetes is not null)
+        {
+            var phase = KubernetesSteps(spec, plan, nodeIds, kubernetes, options).ToList();
+            phase[0] = phase[0] with { After = all };
+            steps.AddRange(phase);
+            all = new[] { phase[^1].Name };
+        }
+        steps.Add(new(LabSteps.Verify, "checking that the first node resolves through DNS64", 4, scope =>
+            VerifyNodeResolverAsync(nodeIds[plan.NodeAddresses[0].Index], plan, kubernetes, scope.Cancellation)) { After = all });
         return steps;
     }
 
@@ -336,13 +358,13 @@ public sealed partial class DindLab
         return new Images(wanted[0], wanted[1], node);
     }
 
-    private async Task<string> CreateAndStartAsync(ContainerSpec spec, Journal journal, params (string Path, string Content)[] files)
+    private async Task<string> CreateAndStartAsync(ContainerSpec spec, Journal journal, CancellationToken ct, params (string Path, string Content)[] files)
     {
-        var id = await CreateReplacingAbandonedAsync(spec).ConfigureAwait(false);
+        var id = await CreateReplacingAbandonedAsync(spec, ct).ConfigureAwait(false);
         journal.Record($"container {spec.Name}", t => _docker.RemoveContainerAsync(id, t));
         foreach (var (path, content) in files)
-            await _docker.PutFileAsync(id, path, content, 420, Ct).ConfigureAwait(false);
-        await _docker.StartContainerAsync(id, Ct).ConfigureAwait(false);
+            await _docker.PutFileAsync(id, path, content, 420, ct).ConfigureAwait(false);
+        await _docker.StartContainerAsync(id, ct).ConfigureAwait(false);
         Log.Verbose($"Started {spec.Name} ({spec.Image}) at {spec.Ipv6Address}.");
         return id;
     }
@@ -353,55 +375,55 @@ public sealed partial class DindLab
     /// may finish it a moment later) - that one is removed and the create tried again, a few times at most. A name
     /// taken by anything else stays a conflict.
     /// </summary>
-    private async Task<string> CreateReplacingAbandonedAsync(ContainerSpec spec)
+    private async Task<string> CreateReplacingAbandonedAsync(ContainerSpec spec, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await _docker.CreateContainerAsync(spec, Ct).ConfigureAwait(false);
+                return await _docker.CreateContainerAsync(spec, ct).ConfigureAwait(false);
             }
             catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict && attempt < 4)
             {
-                var taken = await _docker.InspectContainerAsync(spec.Name, Ct).ConfigureAwait(false);
+                var taken = await _docker.InspectContainerAsync(spec.Name, ct).ConfigureAwait(false);
                 if (taken is not null && (taken.Labels.GetValueOrDefault(LabLabels.Cluster) != spec.Labels.GetValueOrDefault(LabLabels.Cluster)
                                           || taken.Labels.GetValueOrDefault(LabLabels.Role) != spec.Labels.GetValueOrDefault(LabLabels.Role)))
                     throw;
                 if (taken is not null)
                 {
                     Log.Verbose($"Removing {spec.Name} ({taken.Id[..Math.Min(12, taken.Id.Length)]}), left by an interrupted create, before creating it again.");
-                    try { await _docker.RemoveContainerAsync(taken.Id, Ct).ConfigureAwait(false); }
+                    try { await _docker.RemoveContainerAsync(taken.Id, ct).ConfigureAwait(false); }
                     catch (DindException gone) when (gone.Category is DindErrorCategory.ObjectNotFound) { }
                 }
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), Ct).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task WaitForDns64Async(string id, TimeSpan timeout)
+    private async Task WaitForDns64Async(string id, TimeSpan timeout, CancellationToken ct)
     {
         // version.bind CH TXT is answered by named itself, so readiness does not depend on the upstream.
         await WaitUntilAsync("DNS64 (bind9) to answer", timeout, async () =>
-            (await _docker.ExecAsync(id, new[] { "dig", "+time=1", "+tries=1", "@::1", "version.bind", "CH", "TXT" }, null, null, Ct).ConfigureAwait(false)).Succeeded)
+            (await _docker.ExecAsync(id, new[] { "dig", "+time=1", "+tries=1", "@::1", "version.bind", "CH", "TXT" }, null, null, ct).ConfigureAwait(false)).Succeeded, ct)
             .ConfigureAwait(false);
     }
 
-    private async Task ConfigureNat64Async(string id, AddressPlan plan, TimeSpan timeout)
+    private async Task ConfigureNat64Async(string id, AddressPlan plan, TimeSpan timeout, CancellationToken ct)
     {
         // tayga creates its tun device when it starts; route into it once it is there.
         await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
-            (await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.Nat64Batch(plan), null, Ct).ConfigureAwait(false)).Succeeded)
+            (await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.Nat64Batch(plan), null, ct).ConfigureAwait(false)).Succeeded, ct)
             .ConfigureAwait(false);
-        await EnsureIptablesRuleAsync(id, "iptables", LabContainers.Nat64MasqueradeRule(plan)).ConfigureAwait(false);
+        await EnsureIptablesRuleAsync(id, "iptables", LabContainers.Nat64MasqueradeRule(plan), ct).ConfigureAwait(false);
     }
 
     /// <summary>Adds a rule in a container unless it is there (-C), so a re-sync after a restart adds it once.</summary>
-    private async Task EnsureIptablesRuleAsync(string id, string tool, string[] appendRule)
+    private async Task EnsureIptablesRuleAsync(string id, string tool, string[] appendRule, CancellationToken ct)
     {
         var check = appendRule.Select(a => a == "-A" ? "-C" : a).ToArray();
-        var exists = await _docker.ExecAsync(id, new[] { tool }.Concat(check).ToArray(), null, null, Ct).ConfigureAwait(false);
+        var exists = await _docker.ExecAsync(id, new[] { tool }.Concat(check).ToArray(), null, null, ct).ConfigureAwait(false);
         if (exists.Succeeded) return;
-        var add = await _docker.ExecAsync(id, new[] { tool }.Concat(appendRule).ToArray(), null, null, Ct).ConfigureAwait(false);
+        var add = await _docker.ExecAsync(id, new[] { tool }.Concat(appendRule).ToArray(), null, null, ct).ConfigureAwait(false);
         if (!add.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"{tool} {string.Join(' ', appendRule)} failed in container {id[..Math.Min(12, id.Length)]}: {add.StandardError.Trim()}", id);
@@ -412,44 +434,44 @@ public sealed partial class DindLab
     /// the node's table is read first (one more exec) and routes of ours that the plan no longer has (a removed
     /// node, an old NAT64 prefix) are deleted in the same batch; a fresh node has none, so bring-up skips the read.
     /// </summary>
-    private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, bool reconcile = false)
+    private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, CancellationToken ct, bool reconcile = false)
     {
         // Docker bind-mounts its own resolv.conf, which the archive API cannot replace (it unlinks); rewriting the
         // file in place through tee's standard input works, with no shell involved.
-        var resolv = await _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, LabContainers.ResolvConf(plan), null, Ct).ConfigureAwait(false);
+        var resolv = await _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, LabContainers.ResolvConf(plan), null, ct).ConfigureAwait(false);
         if (!resolv.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"Writing the resolver of {node.NodeName} failed: {resolv.StandardError.Trim()}", node.NodeName);
         var stale = Array.Empty<string>();
         if (reconcile)
         {
-            var table = await _docker.ExecAsync(id, new[] { "ip", "-6", "route", "show" }, null, null, Ct).ConfigureAwait(false);
+            var table = await _docker.ExecAsync(id, new[] { "ip", "-6", "route", "show" }, null, null, ct).ConfigureAwait(false);
             stale = LabContainers.StaleRoutes(plan, node, table.StandardOutput).ToArray();
         }
-        var batch = await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.RouteBatch(plan, node, stale), null, Ct).ConfigureAwait(false);
+        var batch = await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.RouteBatch(plan, node, stale), null, ct).ConfigureAwait(false);
         if (!batch.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"Routing {node.NodeName} failed: {batch.StandardError.Trim()}", node.NodeName);
         if (reconcile)
-            await EnsureIptablesRuleAsync(id, "ip6tables", LabContainers.PodMasqueradeRule(plan)).ConfigureAwait(false);
+            await EnsureIptablesRuleAsync(id, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false);
         else
-            await RunInContainerAsync(id, node.NodeName, "ip6tables", LabContainers.PodMasqueradeRule(plan)).ConfigureAwait(false); // a fresh node has no rules to check for
+            await RunInContainerAsync(id, node.NodeName, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false); // a fresh node has no rules to check for
     }
 
-    private async Task RunInContainerAsync(string id, string what, string tool, string[] arguments)
+    private async Task RunInContainerAsync(string id, string what, string tool, string[] arguments, CancellationToken ct)
     {
-        var result = await _docker.ExecAsync(id, new[] { tool }.Concat(arguments).ToArray(), null, null, Ct).ConfigureAwait(false);
+        var result = await _docker.ExecAsync(id, new[] { tool }.Concat(arguments).ToArray(), null, null, ct).ConfigureAwait(false);
         if (!result.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"{tool} {string.Join(' ', arguments)} failed in {what}: {result.StandardError.Trim()}", what);
     }
 
-    private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan, NodeImageFacts? image = null)
+    private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan, NodeImageFacts? image, CancellationToken ct)
     {
         if (image is { HasDig: false })
         {
             // kindest/node has no dig: the node's resolver file and its route to DNS64 are what can be checked.
-            var route = await _docker.ExecAsync(nodeId, new[] { "ip", "-6", "route", "get", plan.Dns64Address }, null, null, Ct).ConfigureAwait(false);
+            var route = await _docker.ExecAsync(nodeId, new[] { "ip", "-6", "route", "get", plan.Dns64Address }, null, null, ct).ConfigureAwait(false);
             if (!route.Succeeded)
                 throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ConnectionError,
                     $"The first node has no route to its DNS64 at {plan.Dns64Address}: {route.StandardError.Trim()}", plan.Dns64Address);
@@ -457,31 +479,31 @@ public sealed partial class DindLab
             return;
         }
         // The node reaches its DNS64 over IPv6 only; named answers version.bind itself, whatever the upstream does.
-        var dig = await _docker.ExecAsync(nodeId, new[] { "dig", "+time=2", "+tries=3", $"@{plan.Dns64Address}", "version.bind", "CH", "TXT" }, null, null, Ct).ConfigureAwait(false);
+        var dig = await _docker.ExecAsync(nodeId, new[] { "dig", "+time=2", "+tries=3", $"@{plan.Dns64Address}", "version.bind", "CH", "TXT" }, null, null, ct).ConfigureAwait(false);
         if (!dig.Succeeded)
             throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.ConnectionError,
                 $"The first node cannot reach its DNS64 at {plan.Dns64Address}: {dig.StandardOutput.Trim()} {dig.StandardError.Trim()}", plan.Dns64Address);
     }
 
-    private async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> probe)
+    private async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> probe, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
-            Ct.ThrowIfCancellationRequested();
+            ct.ThrowIfCancellationRequested();
             if (await probe().ConfigureAwait(false)) return;
             if (DateTime.UtcNow >= deadline)
                 throw new DindException(ErrorIds.ServiceNotReady, DindErrorCategory.OperationTimeout,
                     $"Timed out after {timeout.TotalSeconds:F0} s waiting for {what}.", what, null, "Export-DindLog shows the container's log.");
-            await Task.Delay(delay, Ct).ConfigureAwait(false);
+            await Task.Delay(delay, ct).ConfigureAwait(false);
             delay = TimeSpan.FromMilliseconds(Math.Min(1000, delay.TotalMilliseconds * 2));
         }
     }
 
-    private async Task ForEachNodeAsync(IEnumerable<NodeAddress> nodes, int parallelism, Func<NodeAddress, Task> work)
+    private static async Task ForEachNodeAsync(IEnumerable<NodeAddress> nodes, int parallelism, CancellationToken ct, Func<NodeAddress, Task> work)
     {
-        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = Ct },
+        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct },
             async (node, _) => await work(node).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
@@ -718,14 +740,14 @@ public sealed partial class DindLab
         var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
         var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && c.Running);
         if (nat64 is not null && nodeNames is null)
-            await ConfigureNat64Async(nat64.Id, plan, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            await ConfigureNat64Async(nat64.Id, plan, TimeSpan.FromSeconds(30), Ct).ConfigureAwait(false);
         var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false))
             .Where(n => n.State == "running" && (nodeNames is null || nodeNames.Contains(n.NodeName)))
             .ToList();
         await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct }, async (node, _) =>
         {
             var planned = plan.NodeAddresses.First(n => n.Index == node.Index);
-            await ConfigureNodeAsync(node.ContainerId, plan, planned, reconcile: true).ConfigureAwait(false);
+            await ConfigureNodeAsync(node.ContainerId, plan, planned, Ct, reconcile: true).ConfigureAwait(false);
             Log.Verbose($"Routes of {node.NodeName} applied.");
         }).ConfigureAwait(false);
     }

@@ -12,17 +12,26 @@ public sealed record LabStep(string Name, string Description, int Weight, Func<S
     public IReadOnlyList<string>? After { get; init; }
 }
 
-/// <summary>What a running step gets: the token (cancelled when the operation is, or when a step beside it failed),
-/// the operation's journal, and its own slice of the progress bar.</summary>
-public sealed class StepScope(StepRunner runner, string name, int from, int to, CancellationToken ct)
+/// <summary>What a running step gets: the token (cancelled when the operation is, or when a step beside it failed;
+/// everything the step calls takes this one), the operation's journal, and its own share of the progress bar.</summary>
+public sealed class StepScope
 {
-    public string Name { get; } = name;
-    public CancellationToken Cancellation { get; } = ct;
-    public Journal Journal => runner.Journal;
+    private readonly StepRunner _runner;
+
+    internal StepScope(StepRunner runner, string name, CancellationToken ct)
+    {
+        _runner = runner;
+        Name = name;
+        Cancellation = ct;
+    }
+
+    public string Name { get; }
+    public CancellationToken Cancellation { get; }
+    public Journal Journal => _runner.Journal;
 
     /// <summary>Progress inside the step: <paramref name="done"/> of <paramref name="total"/> (e.g. nodes started).</summary>
     public void Report(string status, int done = 0, int total = 1) =>
-        runner.Report(Name, status, from + (to - from) * Math.Clamp(done, 0, Math.Max(1, total)) / Math.Max(1, total));
+        _runner.ReportStep(Name, status, (double)Math.Clamp(done, 0, Math.Max(1, total)) / Math.Max(1, total));
 }
 
 /// <summary>
@@ -41,6 +50,11 @@ public sealed class StepRunner
     private string? _failed;
     private string _current = "";
     private int _lastPercent = -1;
+    // The bar of the current RunAsync: each step's weight and how much of it is done (0..1); the percentage is the
+    // done weight over the total, so steps running side by side move it together.
+    private readonly Dictionary<string, (int Weight, double Done)> _shares = new(StringComparer.Ordinal);
+    private int _from;
+    private int _to = 100;
 
     public StepRunner(string activity, OperationContext context, Func<string, CancellationToken, Task>? afterStep = null)
     {
@@ -93,18 +107,16 @@ public sealed class StepRunner
     {
         Validate(steps);
         if (steps.Count == 0) return;
-        var total = Math.Max(1, steps.Sum(s => s.Weight));
-        var ranges = new Dictionary<string, (int From, int To)>(StringComparer.Ordinal);
-        var at = 0;
-        foreach (var step in steps)
+        lock (_gate)
         {
-            ranges[step.Name] = (from + (to - from) * at / total, from + (to - from) * (at + step.Weight) / total);
-            at += step.Weight;
+            _shares.Clear();
+            foreach (var step in steps) _shares[step.Name] = (step.Weight, 0);
+            (_from, _to) = (from, to);
         }
 
         if (parallelism <= 1)
         {
-            foreach (var step in steps) await RunOneAsync(step, ranges[step.Name], _ctx.Cancellation).ConfigureAwait(false);
+            foreach (var step in steps) await RunOneAsync(step, _ctx.Cancellation).ConfigureAwait(false);
             return;
         }
 
@@ -120,7 +132,7 @@ public sealed class StepRunner
                 try { await Task.WhenAll(needs).ConfigureAwait(false); }
                 catch { return; }           // a step it needs failed or was stopped: it never starts
                 await slots.WaitAsync(stop.Token).ConfigureAwait(false);
-                try { await RunOneAsync(step, ranges[step.Name], stop.Token).ConfigureAwait(false); }
+                try { await RunOneAsync(step, stop.Token).ConfigureAwait(false); }
                 catch
                 {
                     stop.Cancel();          // the steps beside it stop; the first failure is what the caller sees
@@ -140,15 +152,15 @@ public sealed class StepRunner
         }
     }
 
-    private async Task RunOneAsync(LabStep step, (int From, int To) range, CancellationToken ct)
+    private async Task RunOneAsync(LabStep step, CancellationToken ct)
     {
         lock (_gate) _current = step.Name;
         try
         {
             ct.ThrowIfCancellationRequested();
             _ctx.Log.Verbose($"Step '{step.Name}': {step.Description}.");
-            Report(step.Name, step.Description, range.From);
-            await step.RunAsync(new StepScope(this, step.Name, range.From, range.To, ct)).ConfigureAwait(false);
+            ReportStep(step.Name, step.Description, 0);
+            await step.RunAsync(new StepScope(this, step.Name, ct)).ConfigureAwait(false);
             await FinishAsync(step.Name, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -163,11 +175,29 @@ public sealed class StepRunner
     private async Task FinishAsync(string step, CancellationToken ct)
     {
         _ctx.Log.Verbose($"Step '{step}' done.");
-        lock (_gate) _completed.Add(step);
+        lock (_gate)
+        {
+            _completed.Add(step);
+            if (_shares.TryGetValue(step, out var share)) _shares[step] = (share.Weight, 1);
+        }
         if (_afterStep is not null) await _afterStep(step, ct).ConfigureAwait(false);
     }
 
-    /// <summary>A progress record under the operation; the bar never moves back (steps in parallel report out of order).</summary>
+    /// <summary>A step's progress (<paramref name="done"/> of it, 0..1) as a record under the operation.</summary>
+    internal void ReportStep(string step, string status, double done)
+    {
+        int percent;
+        lock (_gate)
+        {
+            if (!_shares.TryGetValue(step, out var share)) return;
+            _shares[step] = (share.Weight, Math.Max(share.Done, Math.Clamp(done, 0, 1)));
+            var total = Math.Max(1, _shares.Values.Sum(s => s.Weight));
+            percent = _from + (int)((_to - _from) * _shares.Values.Sum(s => s.Weight * s.Done) / total);
+        }
+        Report(step, status, percent);
+    }
+
+    /// <summary>A progress record under the operation; the bar never moves back.</summary>
     public void Report(string step, string status, int percent, bool completed = false)
     {
         lock (_gate)

@@ -144,6 +144,31 @@ public sealed class StepRunnerTests
     }
 
     [Fact]
+    public async Task StepsSideBySideMoveTheBarTogetherByTheWeightEachHasDone()
+    {
+        // b (weight 2) and c (weight 2) run at once after a (weight 1): b half done and c half done is 1 + 1 + 1 of 5.
+        var (runner, _, sink) = Runner();
+        var trace = new ConcurrentQueue<string>();
+        var halfway = new TaskCompletionSource();
+        var reported = 0;
+        async Task Half(StepScope scope)
+        {
+            scope.Report("half", 1, 2);
+            if (Interlocked.Increment(ref reported) == 2) halfway.TrySetResult();
+            await halfway.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        await runner.RunAsync(new[]
+        {
+            Step("a", trace, 1),
+            Step("b", trace, 2, Half, "a"),
+            Step("c", trace, 2, Half, "a"),
+        }, parallelism: 4, from: 0, to: 100);
+
+        var halves = sink.Records.Where(r => r.Status.EndsWith(": half", StringComparison.Ordinal)).Select(r => r.PercentComplete).ToList();
+        Assert.Equal(new[] { 40, 60 }, halves);      // (1 + 1) / 5, then (1 + 1 + 1) / 5
+    }
+
+    [Fact]
     public async Task WithParallelismTheFirstFailureStopsTheStepsBesideItAndNoDependentStarts()
     {
         var (runner, _, _) = Runner();
