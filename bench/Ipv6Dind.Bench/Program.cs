@@ -7,7 +7,8 @@ using Ipv6Dind.Core.Addressing;
 // Speed goals, printed as figures from one run (never asserted in tests):
 //   plan + validate a 200-node spec: median <= 5 ms
 //   Import-Module into a fresh runspace: median <= 300 ms (after the first, cold import of the process)
-//   lab bring-up / teardown at N = 10: <= 1.5x / <= 1.2x the floor (the same containers started bare, in parallel)
+//   lab bring-up <= 1.3x the floor at N = 1 and <= 1.15x at N = 10 and 50; reset <= 1.3x at N = 10; teardown <= 1.0x
+//   (the floor: the same containers started bare, 8 at a time; bench/README.md)
 // Run: bench/run [options]   (installs the egress guard; or dotnet run --project bench/Ipv6Dind.Bench -c Release -- [options])
 //   (none)        everything: planning and import, then the lab at N = 1, 3, 10 (3 runs each)
 //   --planning    only planning and Import-Module
