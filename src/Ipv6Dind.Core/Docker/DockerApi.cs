@@ -265,6 +265,8 @@ public sealed class DockerApi : IDockerApi
                 ReadonlyPaths = r.HostConfig?.ReadonlyPaths?.ToList() ?? new List<string>(),
                 PidMode = r.HostConfig?.PidMode ?? "",
                 NetworkMode = r.HostConfig?.NetworkMode ?? "",
+                SandboxKey = string.IsNullOrEmpty(r.NetworkSettings?.SandboxKey) ? null : r.NetworkSettings!.SandboxKey,
+                ResolvConfPath = string.IsNullOrEmpty(r.ResolvConfPath) ? null : r.ResolvConfPath,
             };
         });
 

@@ -161,6 +161,10 @@ public sealed record ContainerInfo(
     public string PidMode { get; init; } = "";
     /// <summary>HostConfig.NetworkMode: a network's name or "container:&lt;id&gt;".</summary>
     public string NetworkMode { get; init; } = "";
+    /// <summary>NetworkSettings.SandboxKey: the file under Docker's exec root that holds the container's network namespace (running containers).</summary>
+    public string? SandboxKey { get; init; }
+    /// <summary>The host file Docker bind-mounts as the container's /etc/resolv.conf.</summary>
+    public string? ResolvConfPath { get; init; }
 }
 
 public sealed record ExecResult(int ExitCode, string StandardOutput, string StandardError)

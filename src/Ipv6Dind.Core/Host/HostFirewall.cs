@@ -18,6 +18,9 @@ public sealed class HostFirewall
 
     public HostFirewall(IHostCommandRunner? runner = null) => _run = runner ?? HostCommandRunner.Instance;
 
+    /// <summary>How this instance runs host programs (the lab's other host commands use it too, so tests see them all).</summary>
+    internal IHostCommandRunner Runner => _run;
+
     /// <summary>The rules AAAA mode needs for a management prefix.</summary>
     public static IReadOnlyList<HostRule> AaaaModeRules(string comment, string managementPrefix)
     {

@@ -404,7 +404,7 @@ public sealed partial class DindLab
                     }).ConfigureAwait(false);
                 }),
                 new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, scope =>
-                    ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, node => ConfigureNodeAsync(ids[node.Index], newPlan, node, scope.Cancellation))),
+                    ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, node => ConfigureNodeAsync(ids[node.Index], newPlan, node, scope.Cancellation, fromHost: kubernetes is null))),
             };
             if (kubernetes is not null)
                 steps.Add(new(LabSteps.KubeadmJoin, $"joining {added.Count} node(s)", 30, _ =>

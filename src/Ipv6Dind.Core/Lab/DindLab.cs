@@ -138,7 +138,7 @@ public sealed partial class DindLab
                 {
                     var dns64 = await CreateAndStartAsync(LabContainers.Dns64(spec, plan, images.Dns64, specYaml), journal, scope.Cancellation,
                         (LabContainers.Dns64Config, LabContainers.Bind9(plan).Content)).ConfigureAwait(false);
-                    await WaitForDns64Async(dns64, options.ReadyTimeout, scope.Cancellation).ConfigureAwait(false);
+                    await WaitForDns64Async(dns64, options.ReadyTimeout, scope.Cancellation, plan.Dns64Address).ConfigureAwait(false);
                 }) { After = afterNetwork },
                 new(LabSteps.Nat64, $"starting NAT64 (tayga) at {plan.Nat64Address}", 10, async scope =>
                 {
@@ -235,7 +235,9 @@ public sealed partial class DindLab
                 {
                     // A failed or stopped nodes step cancels this scope (the runner stops the steps beside a failure).
                     var id = await started[node.Index].Task.WaitAsync(scope.Cancellation).ConfigureAwait(false);
-                    await ConfigureNodeAsync(id, plan, node, scope.Cancellation).ConfigureAwait(false);
+                    // A network lab's node is set up from the host where it can be (no exec); a Kubernetes node's own
+                    // iptables may be another backend than the host's, so it keeps exec.
+                    await ConfigureNodeAsync(id, plan, node, scope.Cancellation, fromHost: kubernetes is null).ConfigureAwait(false);
                     var done = Interlocked.Increment(ref routed);
                     scope.Report($"node {done} of {count} routed ({node.NodeName})", done, count);
                 }).ConfigureAwait(false);
@@ -400,8 +402,14 @@ public sealed partial class DindLab
         }
     }
 
-    private async Task WaitForDns64Async(string id, TimeSpan timeout, CancellationToken ct)
+    private async Task WaitForDns64Async(string id, TimeSpan timeout, CancellationToken ct, string? address = null)
     {
+        // A local daemon's lab network is a bridge of this host: ask named directly (no exec), from here.
+        if (address is not null && DockerIsLocal && System.Net.IPAddress.TryParse(address, out var server))
+        {
+            await WaitUntilAsync("DNS64 (bind9) to answer", timeout, () => VersionBindQuery.AskAsync(server, TimeSpan.FromSeconds(1), ct), ct).ConfigureAwait(false);
+            return;
+        }
         // version.bind CH TXT is answered by named itself, so readiness does not depend on the upstream.
         await WaitUntilAsync("DNS64 (bind9) to answer", timeout, async () =>
             (await _docker.ExecAsync(id, new[] { "dig", "+time=1", "+tries=1", "@::1", "version.bind", "CH", "TXT" }, null, null, ct).ConfigureAwait(false)).Succeeded, ct)
@@ -410,6 +418,21 @@ public sealed partial class DindLab
 
     private async Task ConfigureNat64Async(string id, AddressPlan plan, TimeSpan timeout, CancellationToken ct)
     {
+        if (await HostSideAsync(id, ct).ConfigureAwait(false) is { } netns)
+        {
+            // The same from the host (no exec): the host's ip and iptables in tayga's network namespace.
+            var tools = ContainerNetns.Tools() ?? throw new InvalidOperationException("a host tool went missing");
+            await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
+                (await netns.RunAsync(tools.Ip, new[] { "-batch", "-" }, LabContainers.Nat64Batch(plan), ct).ConfigureAwait(false)).Succeeded, ct)
+                .ConfigureAwait(false);
+            var rule = LabContainers.Nat64MasqueradeRule(plan);
+            if ((await netns.RunAsync(tools.IpTables, rule.Select(a => a == "-A" ? "-C" : a).ToArray(), null, ct).ConfigureAwait(false)).Succeeded) return;
+            var add = await netns.RunAsync(tools.IpTables, rule, null, ct).ConfigureAwait(false);
+            if (!add.Succeeded)
+                throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                    $"iptables {string.Join(' ', rule)} failed in {netns.Name}: {add.StandardError.Trim()}", netns.Name);
+            return;
+        }
         // tayga creates its tun device when it starts; route into it once it is there.
         await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
             (await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.Nat64Batch(plan), null, ct).ConfigureAwait(false)).Succeeded, ct)
@@ -434,8 +457,13 @@ public sealed partial class DindLab
     /// the node's table is read first (one more exec) and routes of ours that the plan no longer has (a removed
     /// node, an old NAT64 prefix) are deleted in the same batch; a fresh node has none, so bring-up skips the read.
     /// </summary>
-    private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, CancellationToken ct, bool reconcile = false)
+    private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, CancellationToken ct, bool reconcile = false, bool fromHost = false)
     {
+        if (fromHost && !reconcile && await HostSideAsync(id, ct).ConfigureAwait(false) is { } netns)
+        {
+            await ConfigureNodeFromHostAsync(netns, plan, node, ct).ConfigureAwait(false);
+            return;
+        }
         // Docker bind-mounts its own resolv.conf, which the archive API cannot replace (it unlinks); rewriting the
         // file in place through tee's standard input works, with no shell involved.
         var resolv = await _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, LabContainers.ResolvConf(plan), null, ct).ConfigureAwait(false);
@@ -456,6 +484,37 @@ public sealed partial class DindLab
             await EnsureIptablesRuleAsync(id, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false);
         else
             await RunInContainerAsync(id, node.NodeName, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false); // a fresh node has no rules to check for
+    }
+
+    /// <summary>
+    /// The host-side way into a container's network settings (src/Ipv6Dind.Core/Host/ContainerNetns.cs): for a daemon
+    /// that is provably this machine's and a root process; null (exec is used) otherwise, with the reason in the
+    /// verbose stream.
+    /// </summary>
+    private async Task<ContainerNetns?> HostSideAsync(string id, CancellationToken ct)
+    {
+        if (!DockerIsLocal) return null;
+        var info = await _docker.InspectContainerAsync(id, ct).ConfigureAwait(false);
+        if (info is null) return null;
+        var netns = ContainerNetns.For(info, _firewall.Runner, out var why);
+        if (netns is null) Log.Verbose($"Configuring {info.Name} through docker exec: {why}.");
+        return netns;
+    }
+
+    /// <summary>A fresh node's resolver, route batch and pod masquerade rule, from the host (no exec): what <see cref="ConfigureNodeAsync"/> does through exec.</summary>
+    private async Task ConfigureNodeFromHostAsync(ContainerNetns netns, AddressPlan plan, NodeAddress node, CancellationToken ct)
+    {
+        var tools = ContainerNetns.Tools() ?? throw new InvalidOperationException("a host tool went missing");
+        netns.WriteResolver(LabContainers.ResolvConf(plan));
+        var batch = await netns.RunAsync(tools.Ip, new[] { "-batch", "-" }, LabContainers.RouteBatch(plan, node, Array.Empty<string>()), ct).ConfigureAwait(false);
+        if (!batch.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"Routing {node.NodeName} failed: {batch.StandardError.Trim()}", node.NodeName);
+        var rule = LabContainers.PodMasqueradeRule(plan);
+        var masquerade = await netns.RunAsync(tools.Ip6Tables, rule, null, ct).ConfigureAwait(false);
+        if (!masquerade.Succeeded)
+            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
+                $"ip6tables {string.Join(' ', rule)} failed in {node.NodeName}: {masquerade.StandardError.Trim()}", node.NodeName);
     }
 
     private async Task RunInContainerAsync(string id, string what, string tool, string[] arguments, CancellationToken ct)

@@ -207,6 +207,36 @@ public sealed class FaultAndConcurrencyTests
     }
 
     [Fact]
+    public async Task ALocalNetworkLabIsConfiguredFromTheHostWithOneExecInAll()
+    {
+        // This daemon is local and the tests run as root: DNS64 is asked from the host, NAT64's and the nodes' routes,
+        // resolvers and masquerade rules are made from the host in their network namespaces
+        // (src/Ipv6Dind.Core/Host/ContainerNetns.cs). The one exec left is the final check from the first node.
+        const string name = "it-hostside";
+        using var counting = new FaultInjectingDockerApi(_f.Docker);
+        try
+        {
+            await LabOver(counting).CreateAsync(Spec(name, 2), new LabOptions());
+            var execs = counting.Calls.Where(c => c.Method == "Exec").Select(c => string.Join(' ', ((IReadOnlyList<string>)c.Arguments[1]!).Take(2))).ToList();
+            Assert.Equal(new[] { "dig +time=2" }, execs);
+            var nodes = await _f.Lab().GetNodesAsync(name);
+            foreach (var node in nodes)
+            {
+                var resolver = await _f.Docker.ExecAsync(node.ContainerId, new[] { "cat", "/etc/resolv.conf" }, null, null, default);
+                Assert.Contains("nameserver " + (await _f.Lab().GetClustersAsync(name)).Single().Dns64Address, resolver.StandardOutput);
+                var rules = await _f.Docker.ExecAsync(node.ContainerId, new[] { "ip6tables", "-t", "nat", "-S", "POSTROUTING" }, null, null, default);
+                Assert.Contains("-j MASQUERADE", rules.StandardOutput);       // the host's rule is the one the node's own ip6tables lists
+            }
+            Assert.All(await _f.Lab().GetRoutesAsync(name, null), r => Assert.True(r.Present, $"{r.NodeName}: {r.Destination} missing"));
+        }
+        finally
+        {
+            await _f.Lab().RemoveAsync(name);
+        }
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
     public async Task ABringUpWhoseCreateAnswerWasLostLeavesNothing()
     {
         // The 4th container create of a 2-node lab (DNS64, NAT64 and the nodes start side by side, in no fixed order)
