@@ -366,7 +366,7 @@ public sealed class FaultSweepTests
 /// the other lab tests (tests/run does), on clusters whose names no other test uses. Its clusters carry the run
 /// label of <see cref="LabFixture"/> and are removed by it at the end.
 /// </summary>
-public sealed class SweepFixture : IAsyncLifetime
+public sealed class SweepFixture : IAsyncLifetime, ILabFixture
 {
     public IDockerApi Docker { get; private set; } = null!;
     public string Upstream => OutsideWorld.ResolverAddress4;

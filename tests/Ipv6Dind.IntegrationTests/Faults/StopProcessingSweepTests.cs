@@ -23,21 +23,20 @@ namespace Ipv6Dind.IntegrationTests.Faults;
 /// Network labs only, without AAAA mode: through a relay the daemon is not provably local
 /// (src/Ipv6Dind.Core/Host/DaemonLocality.cs), so host-side work would be refused.
 /// </summary>
-[Collection("lab")]
-public sealed class StopProcessingSweepTests : IAsyncLifetime
+public abstract class StopProcessingSweepBase : IAsyncLifetime
 {
-    private const string OtherUpstream = OutsideWorld.HostAddress4;
-    private static readonly TimeSpan CaseTimeout = TimeSpan.FromMinutes(4);
+    protected const string OtherUpstream = OutsideWorld.HostAddress4;
+    protected static readonly TimeSpan CaseTimeout = TimeSpan.FromMinutes(4);
 
-    private readonly LabFixture _f;
-    private readonly ITestOutputHelper _out;
+    protected readonly ILabFixture _f;
+    protected readonly ITestOutputHelper _out;
     private CountingDockerRelay? _relay;
     private Runspace? _runspace;
     private readonly RecordingHost _host = new();
     private string? _savedDockerHost;
     private bool _dockerHostSet;
 
-    public StopProcessingSweepTests(LabFixture fixture, ITestOutputHelper output)
+    protected StopProcessingSweepBase(ILabFixture fixture, ITestOutputHelper output)
     {
         _f = fixture;
         _out = output;
@@ -72,7 +71,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
 
     // ------------------------------------------------------------------------------------------------ one run
 
-    private sealed record Run(PSInvocationState State, Exception? Error, IReadOnlyList<PSObject> Output, IReadOnlyList<string> Verbose,
+    protected sealed record Run(PSInvocationState State, Exception? Error, IReadOnlyList<PSObject> Output, IReadOnlyList<string> Verbose,
         IReadOnlyList<string> Warnings, IReadOnlyList<string> Errors, string? Hit, IReadOnlyList<string> Requests, int Unparsed, bool Hung)
     {
         public bool Stopped => State == PSInvocationState.Stopped;
@@ -85,7 +84,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
     /// relay starts PowerShell.Stop() when request number <paramref name="stopAt"/> begins (not waiting for it: the
     /// relay forwards the request right after, as a daemon would receive it when Ctrl-C comes mid-call).
     /// </summary>
-    private Run Invoke(string command, IDictionary<string, object> parameters, int stopAt = 0)
+    protected Run Invoke(string command, IDictionary<string, object> parameters, int stopAt = 0)
     {
         using var ps = PowerShell.Create();
         ps.Runspace = _runspace;
@@ -124,10 +123,10 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
             ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}").ToList(), hit, requests, unparsed, hung);
     }
 
-    private Task<List<string>> SnapshotAsync(string cluster, string daemonId) => LabListing.SnapshotAsync(_f.Docker, daemonId, cluster, hostWide: false);
+    protected Task<List<string>> SnapshotAsync(string cluster, string daemonId) => LabListing.SnapshotAsync(_f.Docker, daemonId, cluster, hostWide: false);
 
     /// <summary>"POST containers/create": method, the API's first path segment and its last (IDs and names dropped).</summary>
-    private static string Kind(string request)
+    protected static string Kind(string request)
     {
         var parts = request.Split(' ');
         if (parts.Length < 3) return request;
@@ -137,18 +136,18 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         return parts[1] + " " + path;
     }
 
-    private static string Tally(IEnumerable<string> requests) =>
+    protected static string Tally(IEnumerable<string> requests) =>
         string.Join(", ", requests.Select(Kind).GroupBy(k => k).Select(g => $"{g.Count()} {g.Key}"));
 
     /// <summary>Objects a listing shows beyond <paramref name="before"/> that no warning of <paramref name="run"/> names.</summary>
-    private static IEnumerable<string> UnnamedLeftovers(IReadOnlyList<string> before, IReadOnlyList<string> now, Run run) =>
+    protected static IEnumerable<string> UnnamedLeftovers(IReadOnlyList<string> before, IReadOnlyList<string> now, Run run) =>
         now.Except(before)
             .Select(l => l.Split(' '))
             .Where(f => f.Length >= 2 && f[0] is "container" or "network" or "volume")
             .Select(f => f[1])
             .Where(name => !run.Warnings.Any(w => w.Contains(name, StringComparison.Ordinal)));
 
-    private void Report(string command, int k, IReadOnlyList<string> cleanRequests, int stopped, int completed, List<string> problems)
+    protected void Report(string command, int k, IReadOnlyList<string> cleanRequests, int stopped, int completed, List<string> problems)
     {
         var cases = Targets(cleanRequests).Count;
         var line = $"StopProcessing sweep: {command}: {cases} cases{(cases < k ? $" ({k - cases} repeated reads skipped)" : "")} (K = {k} requests: {Tally(cleanRequests)}), {stopped} stopped, {completed} completed, {problems.Count} problem(s)";
@@ -159,12 +158,31 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// One case of a sweep whose cases must leave the old state or the new one: counts it as stopped or completed, and
+    /// adds a problem when it did neither, when it completed unlike a clean run, or when it left neither state.
+    /// </summary>
+    protected static void JudgeOldOrNew(List<string> problems, string where, Run run, bool old, bool @new,
+        IReadOnlyList<string> before, IReadOnlyList<string> after, IReadOnlyList<string> now, ref int stopped, ref int completed)
+    {
+        if (run.Stopped) stopped++;
+        else if (run.Completed)
+        {
+            completed++;
+            if (!@new) problems.Add($"{where}: completed, but not as a clean run does: {LabListing.Diff(after, now)}");
+        }
+        else
+            problems.Add($"{where}: neither stopped nor completed: {run.State}: {run.Error?.GetType().Name} {run.Error?.Message} {string.Join("; ", run.Errors)}; {run.Streams}");
+        if (!old && !@new)
+            problems.Add($"{where}: {(run.Stopped ? "stopped" : run.State.ToString())} and left neither the old state ({LabListing.Diff(before, now)}) nor the new one ({LabListing.Diff(after, now)}); {run.Streams}");
+    }
+
+    /// <summary>
     /// The requests a stop is tried at: every one that changes something (POST, PUT, DELETE) and the first of each kind
     /// of read ("GET containers/json"); a stop at a later read of the same kind meets the same code in the same state
     /// as at the first (reads change nothing, and the change before it has been stopped at already). With
     /// IPV6DIND_SWEEP=all, every request; IPV6DIND_STOP_SWEEP_CASES lists cases ("13,20") to look at a few again.
     /// </summary>
-    private static IReadOnlyList<int> Targets(IReadOnlyList<string> requests)
+    protected static IReadOnlyList<int> Targets(IReadOnlyList<string> requests)
     {
         var k = requests.Count;
         if (Environment.GetEnvironmentVariable("IPV6DIND_STOP_SWEEP_CASES") is { Length: > 0 } only)
@@ -174,7 +192,7 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         return Enumerable.Range(1, k).Where(i => !Kind(requests[i - 1]).StartsWith("GET ", StringComparison.Ordinal) || reads.Add(Kind(requests[i - 1]))).ToList();
     }
 
-    private static Dictionary<string, object> NewParameters(string name, int nodes, string upstream) => new()
+    protected static Dictionary<string, object> NewParameters(string name, int nodes, string upstream) => new()
     {
         ["ClusterName"] = name,
         ["Nodes"] = nodes,
@@ -182,6 +200,13 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         ["Dns64Upstream"] = new[] { upstream },
         ["Parallelism"] = 1,   // request k is the same request in every run
     };
+}
+
+/// <summary>The Ctrl-C sweep of New-DindCluster, Remove-DindCluster and Set-Dns64 (in the test process of the other lab tests).</summary>
+[Collection("lab")]
+public sealed class StopProcessingSweepTests : StopProcessingSweepBase
+{
+    public StopProcessingSweepTests(LabFixture fixture, ITestOutputHelper output) : base(fixture, output) { }
 
     // ------------------------------------------------------------------------------------------------ New-DindCluster
 
@@ -355,18 +380,9 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
                 catch (DindException e) { problems.Add($"{where}: {(run.Stopped ? "stopped" : run.State.ToString())}; Get-Dns64 then fails: {e.Message}; {LabListing.Diff(before, now)}; {run.Streams}"); }
                 var old = now.SequenceEqual(before);
                 var @new = now.SequenceEqual(after);
-                if (run.Stopped) stopped++;
-                else if (run.Completed)
-                {
-                    completed++;
-                    if (!@new) problems.Add($"{where}: completed, but not as a clean run does: {LabListing.Diff(after, now)}");
-                }
-                else
-                    problems.Add($"{where}: neither stopped nor completed: {run.State}: {run.Error?.GetType().Name} {run.Error?.Message} {string.Join("; ", run.Errors)}; {run.Streams}");
                 // Old settings or new ones, in the listing and in what Get-Dns64 reads; DNS64 runs either way.
-                if (!old && !@new)
-                    problems.Add($"{where}: {(run.Stopped ? "stopped" : run.State.ToString())} and left neither the old state ({LabListing.Diff(before, now)}) nor the new one ({LabListing.Diff(after, now)}); {run.Streams}");
-                else if (settings is not null && (string.Join(",", settings.Upstream) != (old ? _f.Upstream : OtherUpstream) || !settings.Running))
+                JudgeOldOrNew(problems, where, run, old, @new, before, after, now, ref stopped, ref completed);
+                if ((old || @new) && settings is not null && (string.Join(",", settings.Upstream) != (old ? _f.Upstream : OtherUpstream) || !settings.Running))
                     problems.Add($"{where}: Get-Dns64 shows upstream {string.Join(",", settings.Upstream)}, running {settings.Running}, with the {(old ? "old" : "new")} listing");
 
                 if (@new) await Restore();
@@ -382,95 +398,4 @@ public sealed class StopProcessingSweepTests : IAsyncLifetime
         }
         finally { await _f.Lab().RemoveAsync(name); }
     }
-    // ------------------------------------------------------------------ the other changes: the old state or the new one
-
-    /// <summary>
-    /// Ctrl-C at every target request of <paramref name="cmdlet"/> on a lab that <paramref name="arrange"/> makes from
-    /// nothing: each case must end stopped (or completed), and the listing must show the state before or the state of
-    /// a clean run (with <paramref name="nothingIsOld"/>, also nothing: Reset-DindCluster removes a lab it cannot
-    /// rebuild). A case that changed the lab gets it made again from nothing before the next case.
-    /// </summary>
-    private async Task OldOrNewAsync(string command, string name, string cmdlet, Dictionary<string, object> parameters, Func<Task> arrange,
-        bool nodeRoutes = false, bool nothingIsOld = false)
-    {
-        var daemonId = await _f.DaemonIdAsync();
-        Task<List<string>> Listing() => LabListing.SnapshotAsync(_f.Docker, daemonId, name, nodeRoutes, hostWide: false);
-        async Task Rebuild()
-        {
-            await _f.Lab().RemoveAsync(name);
-            await arrange();
-        }
-        try
-        {
-            await _f.Lab().RemoveAsync(name);
-            var nothing = await Listing();
-            await arrange();
-            var before = await Listing();
-            var clean = Invoke(cmdlet, parameters);
-            Assert.True(clean.Completed, $"clean run: {clean.State} {clean.Error?.Message} {string.Join("; ", clean.Errors)}");
-            Assert.Equal(0, clean.Unparsed);
-            var after = await Listing();
-            var k = clean.Requests.Count;
-            _out.WriteLine($"clean run, {k} requests:\n  " + string.Join("\n  ", clean.Requests));
-
-            var problems = new List<string>();
-            int stopped = 0, completed = 0;
-            var changed = true;
-            foreach (var target in Targets(clean.Requests))
-            {
-                if (changed) await Rebuild();
-                var run = Invoke(cmdlet, parameters, stopAt: target);
-                var now = await Listing();
-                var where = $"{command}: stop at request {target}/{k} ({run.Hit ?? "not reached"})";
-                if (run.Hung) problems.Add($"{where}: the pipeline did not end within {CaseTimeout}");
-                if (run.Unparsed > 0) problems.Add($"{where}: the relay lost track of {run.Unparsed} connection(s)");
-                var old = now.SequenceEqual(before) || (nothingIsOld && now.SequenceEqual(nothing));
-                var @new = now.SequenceEqual(after);
-                if (run.Stopped) stopped++;
-                else if (run.Completed)
-                {
-                    completed++;
-                    if (!@new) problems.Add($"{where}: completed, but not as a clean run does: {LabListing.Diff(after, now)}");
-                }
-                else
-                    problems.Add($"{where}: neither stopped nor completed: {run.State}: {run.Error?.GetType().Name} {run.Error?.Message} {string.Join("; ", run.Errors)}; {run.Streams}");
-                if (!old && !@new)
-                    problems.Add($"{where}: {(run.Stopped ? "stopped" : run.State.ToString())} and left neither the old state ({LabListing.Diff(before, now)}) nor the new one ({LabListing.Diff(after, now)}); {run.Streams}");
-                // Anything but the state before is made again from nothing (its listing has the same lines as before).
-                changed = !now.SequenceEqual(before);
-            }
-            Report(command, k, clean.Requests, stopped, completed, problems);
-        }
-        finally { await _f.Lab().RemoveAsync(name); }
-    }
-
-    private Task MakeLab(string name, int nodes) =>
-        _f.Lab().CreateAsync(new DindClusterSpec { ClusterName = name, Nodes = nodes, Dns64Upstream = new[] { _f.Upstream } }, new LabOptions { NetworkOnly = true });
-
-    [Fact]
-    public Task ResetDindClusterNetworkLabOneNode() =>
-        OldOrNewAsync("Reset-DindCluster (network lab, 1 node)", "it-cc-stop-rst", "Reset-DindCluster",
-            new() { ["ClusterName"] = "it-cc-stop-rst", ["Parallelism"] = 1, ["Confirm"] = false }, () => MakeLab("it-cc-stop-rst", 1), nothingIsOld: true);
-
-    [Fact]
-    public Task AddDindNodeToAOneNodeLab() =>
-        OldOrNewAsync("Add-DindNode (1 to a 1-node lab)", "it-cc-stop-add", "Add-DindNode",
-            new() { ["ClusterName"] = "it-cc-stop-add", ["Nodes"] = 1, ["Parallelism"] = 1 }, () => MakeLab("it-cc-stop-add", 1), nodeRoutes: true);
-
-    [Fact]
-    public Task RemoveDindNodeOneOfTwo() =>
-        OldOrNewAsync("Remove-DindNode (1 of 2)", "it-cc-stop-rmn", "Remove-DindNode",
-            new() { ["ClusterName"] = "it-cc-stop-rmn", ["NodeName"] = LabNames.Node("it-cc-stop-rmn", 2), ["Confirm"] = false }, () => MakeLab("it-cc-stop-rmn", 2), nodeRoutes: true);
-
-    [Fact]
-    public Task StartDindClusterAfterStop() =>
-        OldOrNewAsync("Start-DindCluster (network lab, 1 node, stopped)", "it-cc-stop-sta", "Start-DindCluster",
-            new() { ["ClusterName"] = "it-cc-stop-sta" }, async () => { await MakeLab("it-cc-stop-sta", 1); await _f.Lab().StopAsync("it-cc-stop-sta"); });
-
-    [Fact]
-    public Task SetNat64PrefixNetworkLabOneNode() =>
-        OldOrNewAsync("Set-Nat64Prefix (network lab, 1 node)", "it-cc-stop-n64", "Set-Nat64Prefix",
-            new() { ["ClusterName"] = "it-cc-stop-n64", ["Nat64Prefix"] = "fd9c:64:64:65::/96", ["Confirm"] = false },
-            () => _f.Lab().CreateAsync(new DindClusterSpec { ClusterName = "it-cc-stop-n64", Nodes = 1, Dns64Upstream = new[] { _f.Upstream }, Nat64Prefix = "fd9c:64:64:64::/96" },
-                new LabOptions { NetworkOnly = true }), nodeRoutes: true);
 }

@@ -14,7 +14,7 @@ namespace Ipv6Dind.IntegrationTests.Lab;
 /// IPV6DIND_LABELS, which child processes such as real pwsh inherit). Cleanup removes exactly the clusters with this
 /// run's label, never a cluster by its name: a user's own "it-something" lab, or another run's, is never touched.
 /// </summary>
-public sealed class LabFixture : IAsyncLifetime
+public sealed class LabFixture : IAsyncLifetime, ILabFixture
 {
     public const string Prefix = "it-";
     public const string RunLabel = "io.ipv6dind-test.run";
