@@ -418,111 +418,94 @@ public sealed partial class DindLab
 
     private async Task ConfigureNat64Async(string id, AddressPlan plan, TimeSpan timeout, CancellationToken ct)
     {
-        if (await HostSideAsync(id, ct).ConfigureAwait(false) is { } netns)
-        {
-            // The same from the host (no exec): the host's ip and iptables in tayga's network namespace.
-            var tools = ContainerNetns.Tools() ?? throw new InvalidOperationException("a host tool went missing");
-            await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
-                (await netns.RunAsync(tools.Ip, new[] { "-batch", "-" }, LabContainers.Nat64Batch(plan), ct).ConfigureAwait(false)).Succeeded, ct)
-                .ConfigureAwait(false);
-            var rule = LabContainers.Nat64MasqueradeRule(plan);
-            if ((await netns.RunAsync(tools.IpTables, rule.Select(a => a == "-A" ? "-C" : a).ToArray(), null, ct).ConfigureAwait(false)).Succeeded) return;
-            var add = await netns.RunAsync(tools.IpTables, rule, null, ct).ConfigureAwait(false);
-            if (!add.Succeeded)
-                throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                    $"iptables {string.Join(' ', rule)} failed in {netns.Name}: {add.StandardError.Trim()}", netns.Name);
-            return;
-        }
+        var tools = await ToolsAsync(id, "NAT64", fromHost: true, ct).ConfigureAwait(false);
         // tayga creates its tun device when it starts; route into it once it is there.
         await WaitUntilAsync("NAT64 (tayga) to create its device", timeout, async () =>
-            (await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.Nat64Batch(plan), null, ct).ConfigureAwait(false)).Succeeded, ct)
+            (await tools.Run("ip", new[] { "-batch", "-" }, LabContainers.Nat64Batch(plan), ct).ConfigureAwait(false)).Succeeded, ct)
             .ConfigureAwait(false);
-        await EnsureIptablesRuleAsync(id, "iptables", LabContainers.Nat64MasqueradeRule(plan), ct).ConfigureAwait(false);
+        await EnsureIptablesRuleAsync(tools, "iptables", LabContainers.Nat64MasqueradeRule(plan), ct).ConfigureAwait(false);
     }
 
     /// <summary>Adds a rule in a container unless it is there (-C), so a re-sync after a restart adds it once.</summary>
-    private async Task EnsureIptablesRuleAsync(string id, string tool, string[] appendRule, CancellationToken ct)
+    private static async Task EnsureIptablesRuleAsync(ContainerTools tools, string tool, string[] appendRule, CancellationToken ct)
     {
         var check = appendRule.Select(a => a == "-A" ? "-C" : a).ToArray();
-        var exists = await _docker.ExecAsync(id, new[] { tool }.Concat(check).ToArray(), null, null, ct).ConfigureAwait(false);
-        if (exists.Succeeded) return;
-        var add = await _docker.ExecAsync(id, new[] { tool }.Concat(appendRule).ToArray(), null, null, ct).ConfigureAwait(false);
-        if (!add.Succeeded)
-            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                $"{tool} {string.Join(' ', appendRule)} failed in container {id[..Math.Min(12, id.Length)]}: {add.StandardError.Trim()}", id);
+        if ((await tools.Run(tool, check, null, ct).ConfigureAwait(false)).Succeeded) return;
+        await RunCheckedAsync(tools, tool, appendRule, ct).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Resolver, IPv6-only state and routes of one node in one `ip -batch` exec. With <paramref name="reconcile"/>
-    /// the node's table is read first (one more exec) and routes of ours that the plan no longer has (a removed
+    /// Resolver, IPv6-only state and routes of one node in one `ip -batch` run. With <paramref name="reconcile"/>
+    /// the node's table is read first (one more run) and routes of ours that the plan no longer has (a removed
     /// node, an old NAT64 prefix) are deleted in the same batch; a fresh node has none, so bring-up skips the read.
+    /// <paramref name="fromHost"/>: a fresh network-lab node is set up from the host where it can be (no exec).
     /// </summary>
     private async Task ConfigureNodeAsync(string id, AddressPlan plan, NodeAddress node, CancellationToken ct, bool reconcile = false, bool fromHost = false)
     {
-        if (fromHost && !reconcile && await HostSideAsync(id, ct).ConfigureAwait(false) is { } netns)
-        {
-            await ConfigureNodeFromHostAsync(netns, plan, node, ct).ConfigureAwait(false);
-            return;
-        }
-        // Docker bind-mounts its own resolv.conf, which the archive API cannot replace (it unlinks); rewriting the
-        // file in place through tee's standard input works, with no shell involved.
-        var resolv = await _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, LabContainers.ResolvConf(plan), null, ct).ConfigureAwait(false);
+        var tools = await ToolsAsync(id, node.NodeName, fromHost && !reconcile, ct).ConfigureAwait(false);
+        var resolv = await tools.WriteResolver(LabContainers.ResolvConf(plan), ct).ConfigureAwait(false);
         if (!resolv.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"Writing the resolver of {node.NodeName} failed: {resolv.StandardError.Trim()}", node.NodeName);
         var stale = Array.Empty<string>();
         if (reconcile)
         {
-            var table = await _docker.ExecAsync(id, new[] { "ip", "-6", "route", "show" }, null, null, ct).ConfigureAwait(false);
+            var table = await tools.Run("ip", new[] { "-6", "route", "show" }, null, ct).ConfigureAwait(false);
             stale = LabContainers.StaleRoutes(plan, node, table.StandardOutput).ToArray();
         }
-        var batch = await _docker.ExecAsync(id, new[] { "ip", "-batch", "-" }, LabContainers.RouteBatch(plan, node, stale), null, ct).ConfigureAwait(false);
+        var batch = await tools.Run("ip", new[] { "-batch", "-" }, LabContainers.RouteBatch(plan, node, stale), ct).ConfigureAwait(false);
         if (!batch.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
                 $"Routing {node.NodeName} failed: {batch.StandardError.Trim()}", node.NodeName);
         if (reconcile)
-            await EnsureIptablesRuleAsync(id, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false);
+            await EnsureIptablesRuleAsync(tools, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false);
         else
-            await RunInContainerAsync(id, node.NodeName, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false); // a fresh node has no rules to check for
+            await RunCheckedAsync(tools, "ip6tables", LabContainers.PodMasqueradeRule(plan), ct).ConfigureAwait(false); // a fresh node has no rules to check for
     }
 
     /// <summary>
-    /// The host-side way into a container's network settings (src/Ipv6Dind.Core/Host/ContainerNetns.cs): for a daemon
-    /// that is provably this machine's and a root process; null (exec is used) otherwise, with the reason in the
-    /// verbose stream.
+    /// How the lab runs a tool (ip, iptables, ip6tables) in one of its containers and rewrites its resolver: through
+    /// docker exec, or from the host (<see cref="ToolsAsync"/>).
     /// </summary>
-    private async Task<ContainerNetns?> HostSideAsync(string id, CancellationToken ct)
+    private sealed record ContainerTools(
+        string What,
+        Func<string, string[], string?, CancellationToken, Task<ExecResult>> Run,
+        Func<string, CancellationToken, Task<ExecResult>> WriteResolver);
+
+    /// <summary>
+    /// The tools of container <paramref name="id"/>. With <paramref name="fromHost"/>, for a daemon that is provably
+    /// this machine's and a root process, the host's own binaries in the container's network namespace and its
+    /// resolver file rewritten in place (src/Ipv6Dind.Core/Host/ContainerNetns.cs); otherwise, or when that cannot be
+    /// used safely (the reason goes to the verbose stream), docker exec.
+    /// </summary>
+    private async Task<ContainerTools> ToolsAsync(string id, string what, bool fromHost, CancellationToken ct)
     {
-        if (!DockerIsLocal) return null;
-        var info = await _docker.InspectContainerAsync(id, ct).ConfigureAwait(false);
-        if (info is null) return null;
-        var netns = ContainerNetns.For(info, _firewall.Runner, out var why);
-        if (netns is null) Log.Verbose($"Configuring {info.Name} through docker exec: {why}.");
-        return netns;
+        if (fromHost && DockerIsLocal && await _docker.InspectContainerAsync(id, ct).ConfigureAwait(false) is { } info)
+        {
+            if (ContainerNetns.For(info, _firewall.Runner, out var why) is { } netns && ContainerNetns.Tools() is { } host)
+            {
+                var paths = new Dictionary<string, string>(StringComparer.Ordinal) { ["ip"] = host.Ip, ["ip6tables"] = host.Ip6Tables, ["iptables"] = host.IpTables };
+                return new ContainerTools(what, (tool, arguments, stdin, t) => netns.RunAsync(paths[tool], arguments, stdin, t), (content, _) =>
+                {
+                    netns.WriteResolver(content);
+                    return Task.FromResult(new ExecResult(0, "", ""));
+                });
+            }
+            Log.Verbose($"Configuring {info.Name} through docker exec: {why}.");
+        }
+        return new ContainerTools(what,
+            (tool, arguments, stdin, t) => _docker.ExecAsync(id, new[] { tool }.Concat(arguments).ToArray(), stdin, null, t),
+            // Docker bind-mounts its own resolv.conf, which the archive API cannot replace (it unlinks); rewriting the
+            // file in place through tee's standard input works, with no shell involved.
+            (content, t) => _docker.ExecAsync(id, new[] { "tee", "/etc/resolv.conf" }, content, null, t));
     }
 
-    /// <summary>A fresh node's resolver, route batch and pod masquerade rule, from the host (no exec): what <see cref="ConfigureNodeAsync"/> does through exec.</summary>
-    private async Task ConfigureNodeFromHostAsync(ContainerNetns netns, AddressPlan plan, NodeAddress node, CancellationToken ct)
+    private static async Task RunCheckedAsync(ContainerTools tools, string tool, string[] arguments, CancellationToken ct)
     {
-        var tools = ContainerNetns.Tools() ?? throw new InvalidOperationException("a host tool went missing");
-        netns.WriteResolver(LabContainers.ResolvConf(plan));
-        var batch = await netns.RunAsync(tools.Ip, new[] { "-batch", "-" }, LabContainers.RouteBatch(plan, node, Array.Empty<string>()), ct).ConfigureAwait(false);
-        if (!batch.Succeeded)
-            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                $"Routing {node.NodeName} failed: {batch.StandardError.Trim()}", node.NodeName);
-        var rule = LabContainers.PodMasqueradeRule(plan);
-        var masquerade = await netns.RunAsync(tools.Ip6Tables, rule, null, ct).ConfigureAwait(false);
-        if (!masquerade.Succeeded)
-            throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                $"ip6tables {string.Join(' ', rule)} failed in {node.NodeName}: {masquerade.StandardError.Trim()}", node.NodeName);
-    }
-
-    private async Task RunInContainerAsync(string id, string what, string tool, string[] arguments, CancellationToken ct)
-    {
-        var result = await _docker.ExecAsync(id, new[] { tool }.Concat(arguments).ToArray(), null, null, ct).ConfigureAwait(false);
+        var result = await tools.Run(tool, arguments, null, ct).ConfigureAwait(false);
         if (!result.Succeeded)
             throw new DindException(ErrorIds.ExecFailed, DindErrorCategory.InvalidOperation,
-                $"{tool} {string.Join(' ', arguments)} failed in {what}: {result.StandardError.Trim()}", what);
+                $"{tool} {string.Join(' ', arguments)} failed in {tools.What}: {result.StandardError.Trim()}", tools.What);
     }
 
     private async Task VerifyNodeResolverAsync(string nodeId, AddressPlan plan, NodeImageFacts? image, CancellationToken ct)
