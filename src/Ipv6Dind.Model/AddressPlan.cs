@@ -20,6 +20,8 @@ public sealed record AddressPlan
     public string Nat64Ipv4Address { get; init; } = "";
     public IReadOnlyList<string> Dns64Upstream { get; init; } = Array.Empty<string>();
     public bool AllowAaaa { get; init; }
+    /// <summary>MTU of the lab network, tayga's device and the pod interfaces.</summary>
+    public int Mtu { get; init; } = 1500;
     public IReadOnlyList<NodeAddress> NodeAddresses { get; init; } = Array.Empty<NodeAddress>();
     /// <summary>The control plane's management address, where the API server is advertised.</summary>
     public string ApiServerAddress => NodeAddresses.Count > 0 ? NodeAddresses[0].IPv6Address : "";

@@ -40,6 +40,12 @@ public sealed class DindClusterSpec
     /// <summary>Let real AAAA answers through (kubeadm-dind-cluster's DIND_ALLOW_AAAA_USE) instead of forced synthesis.</summary>
     public bool AllowAaaa { get; set; }
 
+    /// <summary>
+    /// MTU of the lab's links (1280..65535): the Docker network (so every container's eth0), tayga's device and the
+    /// pod interfaces. 0 means the default, 1500.
+    /// </summary>
+    public int Mtu { get; set; }
+
     /// <summary>CNI plugin: bridge, ptp or calico.</summary>
     public string Cni { get; set; } = "bridge";
 

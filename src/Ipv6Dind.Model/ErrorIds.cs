@@ -46,6 +46,7 @@ public static class ErrorIds
     // Kubernetes / CNI
     public const string InvalidCni = nameof(InvalidCni);
     public const string InvalidCalicoBlockSize = nameof(InvalidCalicoBlockSize);
+    public const string InvalidMtu = nameof(InvalidMtu);
     public const string CalicoManifestRequired = nameof(CalicoManifestRequired);
     public const string InvalidCalicoManifest = nameof(InvalidCalicoManifest);
     public const string InvalidKubernetesVersion = nameof(InvalidKubernetesVersion);

@@ -73,6 +73,7 @@ public static class AddressPlanner
             Nat64Ipv4Address = IPNetwork2.ToIPAddress(IPNetwork2.ToBigInteger(pool.Network) - BigInteger.One, System.Net.Sockets.AddressFamily.InterNetwork).ToString(),
             Dns64Upstream = upstream,
             AllowAaaa = spec.AllowAaaa,
+            Mtu = spec.Mtu == 0 ? SpecDefaults.DefaultMtu : spec.Mtu,
             NodeAddresses = nodes,
         };
     }

@@ -22,6 +22,10 @@ public static class SpecDefaults
     public const int DefaultServicePrefixLength = 112;
     public const int DefaultCalicoBlockSize = 122;
     public const string DefaultCni = "bridge";
+    /// <summary>Ethernet's MTU, Docker's own default for a network.</summary>
+    public const int DefaultMtu = 1500;
+    /// <summary>IPv6's minimum link MTU (RFC 8200) and the largest an IP packet can be.</summary>
+    public const int MinMtu = 1280, MaxMtu = 65535;
     public const string DefaultKubernetesVersion = "v1.33.0";
 
     /// <summary>Base of the default NAT64 pools: 198.18.0.0/16 (RFC 2544 benchmarking space, never routed on the Internet).</summary>
@@ -54,6 +58,7 @@ public static class SpecDefaults
         s.Cni = s.Cni.Trim().ToLowerInvariant();
         if (s.PodNodePrefixLength == 0) s.PodNodePrefixLength = DefaultPodNodePrefixLength;
         if (s.CalicoBlockSize == 0) s.CalicoBlockSize = DefaultCalicoBlockSize;
+        if (s.Mtu == 0) s.Mtu = DefaultMtu;
         if (string.IsNullOrWhiteSpace(s.KubernetesVersion)) s.KubernetesVersion = DefaultKubernetesVersion;
         s.NodeImage ??= "";
 

@@ -233,6 +233,11 @@ public static partial class SpecValidator
                     $"{pool} contains the DNS64 upstream {address}.", "Choose a pool that contains no destination, e.g. inside 198.18.0.0/15.");
         }
 
+        if (spec.Mtu != 0 && spec.Mtu is < SpecDefaults.MinMtu or > SpecDefaults.MaxMtu)
+            Add(ErrorIds.InvalidMtu, DindErrorCategory.InvalidArgument, "Mtu", spec.Mtu,
+                $"MTU {spec.Mtu} is outside {SpecDefaults.MinMtu} (IPv6's minimum) to {SpecDefaults.MaxMtu}.",
+                $"Use {SpecDefaults.DefaultMtu} (the default), or e.g. 9000 for jumbo frames inside the lab.");
+
         // CNI and Kubernetes.
         var cni = (spec.Cni ?? "").Trim().ToLowerInvariant();
         if (!CniPlugins.Contains(cni))

@@ -202,7 +202,7 @@ public sealed partial class ImageBuilder
 
     private async Task<string> BuildRoleAsync(ImageRecipe recipe, string reference, string dockerfile, string hash)
     {
-        using var context = BuildContext(dockerfile);
+        using var context = BuildContext(dockerfile, recipe.CopiedFiles);
         return await BuildLabelledAsync(context, reference, recipe.Role, hash,
             $"at apt-get install {string.Join(' ', recipe.Packages)}",
             "Check that the Debian mirror answers (apt-get update on the host) and has these packages for " + ImageRecipes.Suite + ".").ConfigureAwait(false);
@@ -274,18 +274,27 @@ public sealed partial class ImageBuilder
         }
     }
 
-    /// <summary>The build context: a tar holding only the Dockerfile (nothing from disk is sent to the daemon).</summary>
-    internal static MemoryStream BuildContext(string dockerfile)
+    /// <summary>
+    /// The build context: a tar holding the Dockerfile and the recipe's own files, from memory (nothing from disk is
+    /// sent to the daemon). The classic builder's COPY keeps each entry's mode.
+    /// </summary>
+    internal static MemoryStream BuildContext(string dockerfile, IReadOnlyList<ImageFile>? files = null)
     {
+        const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode executable = readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
         {
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "Dockerfile")
+            foreach (var (name, content, mode) in new[] { ("Dockerfile", dockerfile, readable) }
+                .Concat((files ?? Array.Empty<ImageFile>()).Select(f => (f.ContextName, f.Content, f.Executable ? executable : readable))))
             {
-                Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-                ModificationTime = DateTimeOffset.UnixEpoch,
-                DataStream = new MemoryStream(new UTF8Encoding(false).GetBytes(dockerfile)),
-            });
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
+                {
+                    Mode = mode,
+                    ModificationTime = DateTimeOffset.UnixEpoch,
+                    DataStream = new MemoryStream(new UTF8Encoding(false).GetBytes(content)),
+                });
+            }
         }
         tar.Position = 0;
         return tar;

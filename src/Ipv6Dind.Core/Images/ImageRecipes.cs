@@ -3,9 +3,22 @@ using System.Text;
 
 namespace Ipv6Dind.Core.Images;
 
-/// <summary>One role image: the Debian packages it adds on top of the base, and why.</summary>
-public sealed record ImageRecipe(string Role, IReadOnlyList<string> Packages, string Purpose)
+/// <summary>A file a role image carries beyond its packages: sent in the build context, copied in by the Dockerfile.</summary>
+/// <param name="Path">Absolute path in the image.</param>
+/// <param name="Content">The file's text.</param>
+/// <param name="Executable">Mode 0755 when true, 0644 otherwise.</param>
+public sealed record ImageFile(string Path, string Content, bool Executable)
 {
+    /// <summary>Its name in the build context (the last part of the path).</summary>
+    public string ContextName => System.IO.Path.GetFileName(Path);
+}
+
+/// <summary>One role image: the Debian packages it adds on top of the base, the files it carries, and why.</summary>
+public sealed record ImageRecipe(string Role, IReadOnlyList<string> Packages, string Purpose, IReadOnlyList<ImageFile>? Files = null)
+{
+    /// <summary>The files the Dockerfile copies in (none for most roles).</summary>
+    public IReadOnlyList<ImageFile> CopiedFiles => Files ?? Array.Empty<ImageFile>();
+
     /// <summary>
     /// The Dockerfile of this role on a given base. It is also the recipe text whose hash labels the image:
     /// change a package and the hash changes, so the cached image is rebuilt.
@@ -18,6 +31,10 @@ public sealed record ImageRecipe(string Role, IReadOnlyList<string> Packages, st
         sb.Append("RUN apt-get update \\\n");
         sb.Append(" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ").Append(string.Join(' ', Packages)).Append(" \\\n");
         sb.Append(" && rm -rf /var/lib/apt/lists/*\n");
+        // The content's hash is part of the text, so a changed file changes the recipe hash and the image is rebuilt.
+        foreach (var file in CopiedFiles)
+            sb.Append("# ").Append(file.ContextName).Append(" sha256 ").Append(ImageRecipes.Hash(file.Content)).Append('\n')
+              .Append("COPY ").Append(file.ContextName).Append(' ').Append(file.Path).Append('\n');
         sb.Append("LABEL io.ipv6dind.role=\"").Append(Role).Append("\"\n");
         // A container started without a command stays up (with Init, it still stops on SIGTERM).
         sb.Append("CMD [\"sleep\", \"infinity\"]\n");
@@ -43,7 +60,28 @@ public static class ImageRecipes
         new[] { "iproute2", "iputils-ping", "curl", "bind9-dnsutils", "procps", "iptables", "netbase" };
 
     public static ImageRecipe Dns64 { get; } = new("dns64", new[] { "bind9", "bind9-dnsutils" }, "bind9 answering DNS64");
-    public static ImageRecipe Nat64 { get; } = new("nat64", new[] { "tayga", "iproute2", "iptables" }, "tayga translating NAT64");
+    public static ImageRecipe Nat64 { get; } = new("nat64", new[] { "tayga", "iproute2", "iptables" }, "tayga translating NAT64",
+        new[] { new ImageFile(Nat64Start, Nat64StartScript, Executable: true) });
+
+    /// <summary>The NAT64 container's command: makes tayga's device with the lab's MTU, then runs tayga on it.</summary>
+    public const string Nat64Start = "/usr/local/sbin/ipv6dind-nat64";
+
+    /// <summary>
+    /// tayga reads its tun device's MTU once, when it starts, and sizes its packets by it: the device must have the
+    /// lab's MTU before tayga runs, so the container's command makes the device (tayga --mktun), sets its MTU and
+    /// queue length, and only then runs tayga in the foreground on it. Arguments: config file, device, MTU.
+    /// </summary>
+    public const string Nat64StartScript =
+        "#!/bin/sh\n" +
+        "# Ipv6Dind NAT64: tayga's tun device with the lab's MTU, then tayga on it (in the foreground, as PID 1's child).\n" +
+        "# usage: ipv6dind-nat64 <tayga.conf> <device> <mtu>\n" +
+        "set -eu\n" +
+        "[ \"$#\" -eq 3 ] || { echo \"usage: ipv6dind-nat64 <tayga.conf> <device> <mtu>\" >&2; exit 2; }\n" +
+        "config=\"$1\" device=\"$2\" mtu=\"$3\"\n" +
+        "# After a restart in the same namespace the persistent device may still be there.\n" +
+        "ip link show dev \"$device\" >/dev/null 2>&1 || tayga --config \"$config\" --mktun\n" +
+        "ip link set dev \"$device\" mtu \"$mtu\" txqueuelen 1000\n" +
+        "exec tayga -n --config \"$config\"\n";
     public static ImageRecipe Node { get; } = new("node",
         new[] { "iproute2", "iputils-ping", "curl", "bind9-dnsutils", "procps", "iptables", "containernetworking-plugins", "kmod", "ca-certificates", "netbase" },
         "a lab node with CNI plugins and network tools");

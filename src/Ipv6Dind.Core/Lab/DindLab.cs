@@ -119,7 +119,7 @@ public sealed partial class DindLab
                 else networkLabels[LabLabels.Kubernetes] = kubernetes.KubernetesVersion;
                 try
                 {
-                    networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels), scope.Cancellation).ConfigureAwait(false);
+                    networkId = await _docker.CreateNetworkAsync(new NetworkSpec(LabNames.Network(spec.ClusterName), plan.ManagementPrefix, plan.ManagementGateway, networkLabels) { Mtu = plan.Mtu }, scope.Cancellation).ConfigureAwait(false);
                 }
                 catch (DindException ex) when (ex.ErrorId == ErrorIds.DockerConflict)
                 {

@@ -43,8 +43,9 @@ public static class LabContainers
         new(LabNames.Nat64(spec.ClusterName), image, LabLabels.For(spec.ClusterName, LabLabels.RoleNat64))
         {
             Hostname = LabNames.Nat64(spec.ClusterName),
-            // tayga in the foreground; it creates its tun device at start, the lab then routes through it.
-            Command = new[] { "tayga", "-n", "--config", Nat64Config },
+            // The image's start script makes tayga's tun device with the lab's MTU, then runs tayga in the foreground
+            // on it (tayga sizes its packets by the device's MTU when it starts); the lab then routes through it.
+            Command = new[] { Images.ImageRecipes.Nat64Start, Nat64Config, Nat64Device, plan.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture) },
             Network = LabNames.Network(spec.ClusterName),
             Ipv6Address = plan.Nat64Address,
             CapAdd = new[] { "NET_ADMIN" },

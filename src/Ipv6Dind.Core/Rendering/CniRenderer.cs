@@ -25,7 +25,7 @@ public sealed record CniOptions(
 {
     /// <summary>Options for <paramref name="node"/> of <paramref name="plan"/>.</summary>
     public static CniOptions From(AddressPlan plan, NodeAddress node, string plugin) =>
-        new(plan.ClusterName, node.NodeName, plugin, node.PodPrefix, node.PodGateway);
+        new(plan.ClusterName, node.NodeName, plugin, node.PodPrefix, node.PodGateway, plan.Mtu);
 
     /// <summary>Options for the node with 1-based <paramref name="nodeIndex"/> of <paramref name="plan"/>.</summary>
     public static CniOptions From(AddressPlan plan, int nodeIndex, string plugin) =>

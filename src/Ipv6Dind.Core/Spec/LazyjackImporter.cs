@@ -54,7 +54,6 @@ public static class LazyjackImporter
         ["nat64.v4_ip"] = "Ipv6Dind gives tayga the IPv4 address just below its pool",
         ["nat64.ip"] = "Ipv6Dind's NAT64 sits at ::200 of the management network",
         ["dns64.ip"] = "Ipv6Dind's DNS64 sits at ::100 of the management network",
-        ["pod_net.mtu"] = "Ipv6Dind's pod interfaces keep the Docker network's MTU",
     };
 
     /// <summary>Imports the text of a Lazyjack config.yaml.</summary>
@@ -148,6 +147,12 @@ public static class LazyjackImporter
         }
         else if (Value("pod_net", "size") is { } strayPodSize)
             throw YamlFile.Invalid(source, strayPodSize.Start, "pod_net.size is given without pod_net.prefix.", "Give the pod network as pod_net.cidr, e.g. 'cidr: fd00:40::/72'.", field: "pod_net.size");
+        // Lazyjack's pod MTU: in a lab the pods, the Docker network and tayga's device share one MTU (the spec's Mtu).
+        if (Value("pod_net", "mtu") is { } mtuNode)
+        {
+            spec.Mtu = YamlFile.Integer(mtuNode, source, "pod_net.mtu") ?? 0;
+            warnings.Add($"{reader.At(mtuNode)}: pod_net.mtu {spec.Mtu} becomes the lab's one MTU: the Docker network, NAT64's device and the pods.");
+        }
         if (nodeOrder.Count > 0 && nodeOrder.Select((n, i) => n.Id != i + 1).Any(moved => moved))
             warnings.Add($"topology: Lazyjack numbered each node's pod subnet by its id ({string.Join(", ", nodeOrder.Select(n => $"{n.Name}={n.Id}"))}); Ipv6Dind numbers its nodes 1..{nodeOrder.Count} in that order, control plane first, so node i takes the i-th /{(spec.PodNodePrefixLength == 0 ? SpecDefaults.DefaultPodNodePrefixLength : spec.PodNodePrefixLength)} of the pod network.");
 

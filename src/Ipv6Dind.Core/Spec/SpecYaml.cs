@@ -31,7 +31,7 @@ public static partial class SpecYaml
     private static readonly string[] SpecFields =
     {
         "nodes", "subnet", "managementPrefix", "podPrefix", "podNodePrefixLength", "servicePrefix",
-        "nat64Prefix", "nat64Pool", "dns64", "cni", "calicoBlockSize", "calicoManifest", "kubernetesVersion", "nodeImage",
+        "nat64Prefix", "nat64Pool", "dns64", "mtu", "cni", "calicoBlockSize", "calicoManifest", "kubernetesVersion", "nodeImage",
     };
     private static readonly string[] Dns64Fields = { "upstream", "allowAaaa" };
 
@@ -75,6 +75,8 @@ public static partial class SpecYaml
         Key(emitter, "allowAaaa");
         Plain(emitter, spec.AllowAaaa ? "true" : "false");
         emitter.Emit(new MappingEnd());
+        // Unset (0) stays unwritten, so a spec file without it reads and writes back as it was.
+        if (spec.Mtu != 0) Number(emitter, "mtu", spec.Mtu);
         Text(emitter, "cni", spec.Cni);
         Number(emitter, "calicoBlockSize", spec.CalicoBlockSize);
         // Only Calico labs have one: other specs read as before.
@@ -174,6 +176,7 @@ public static partial class SpecYaml
                 case "servicePrefix": spec.ServicePrefix = YamlFile.Text(value, source, path) ?? ""; break;
                 case "nat64Prefix": spec.Nat64Prefix = YamlFile.Text(value, source, path) ?? ""; break;
                 case "nat64Pool": spec.Nat64Pool = YamlFile.Text(value, source, path) ?? ""; break;
+                case "mtu": spec.Mtu = YamlFile.Integer(value, source, path) ?? 0; break;
                 case "cni": spec.Cni = YamlFile.Text(value, source, path) ?? ""; break;
                 case "calicoBlockSize": spec.CalicoBlockSize = YamlFile.Integer(value, source, path) ?? 0; break;
                 case "calicoManifest": spec.CalicoManifest = YamlFile.Text(value, source, path) ?? ""; break;

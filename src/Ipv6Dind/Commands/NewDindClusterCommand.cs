@@ -63,6 +63,13 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
     [Parameter(ParameterSetName = ParametersSet)]
     public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
 
+    /// <summary>
+    /// MTU of the lab's links: the Docker network (every container's eth0), tayga's device and the pod interfaces;
+    /// 1280 to 65535, default 1500. A larger one (e.g. 9000) lets tayga translate more per packet.
+    /// </summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    public int Mtu { get; set; } = SpecDefaults.DefaultMtu;
+
     /// <summary>A spec from New-DindClusterSpec or Import-DindClusterSpec, for every other setting.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SpecSet)]
     public DindClusterSpec Spec { get; set; } = null!;
@@ -86,6 +93,7 @@ public sealed class NewDindClusterCommand : LabBuildCmdlet
             Cni = Cni ?? "", // unset: the planning default (SpecDefaults), bridge, or the plugin a Kubernetes node image has (kindest/node: ptp)
             CalicoBlockSize = CalicoBlockSize,
             CalicoManifest = CalicoManifest ?? "",
+            Mtu = Mtu,
         };
         // Reset-DindCluster and Add-DindNode read the manifest again, from wherever they run: keep a full path.
         if (CalicoManifest is not null || !string.IsNullOrEmpty(spec.CalicoManifest))

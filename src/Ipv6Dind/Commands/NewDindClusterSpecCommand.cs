@@ -54,6 +54,10 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
     [ValidateSet("bridge", "ptp", "calico")]
     public string? Cni { get; set; }
 
+    /// <summary>MTU of the lab's links: the Docker network, tayga's device and the pod interfaces (1280..65535; default 1500).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int Mtu { get; set; } = SpecDefaults.DefaultMtu;
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int CalicoBlockSize { get; set; } = SpecDefaults.DefaultCalicoBlockSize;
 
@@ -88,6 +92,7 @@ public sealed class NewDindClusterSpecCommand : DindCmdlet
             AllowAaaa = AllowAaaa.IsPresent,
             Cni = Cni ?? "", // unset: the planning default (SpecDefaults.Complete), as New-DindCluster
             CalicoBlockSize = CalicoBlockSize,
+            Mtu = Mtu,
             CalicoManifest = CalicoManifest is null ? "" : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Invoke(() => LabInput.Path(CalicoManifest, nameof(CalicoManifest)))),
             KubernetesVersion = KubernetesVersion ?? "",
             NodeImage = NodeImage ?? "",

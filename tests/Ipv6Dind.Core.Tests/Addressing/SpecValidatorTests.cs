@@ -70,6 +70,8 @@ public class SpecValidatorTests
         { "upstream loopback", s => s.Dns64Upstream = new[] { "::1" }, ErrorIds.InvalidDns64Upstream, "Dns64Upstream" },
         { "upstream twice", s => s.Dns64Upstream = new[] { "198.51.100.53", "198.51.100.53" }, ErrorIds.InvalidDns64Upstream, "Dns64Upstream" },
         { "upstream is the DNS64 itself", s => s.Dns64Upstream = new[] { "fd00:77:0:10::100" }, ErrorIds.Dns64UpstreamInsideCluster, "Dns64Upstream" },
+        { "MTU below IPv6's minimum", s => s.Mtu = 1279, ErrorIds.InvalidMtu, "Mtu" },
+        { "MTU past the largest packet", s => s.Mtu = 65536, ErrorIds.InvalidMtu, "Mtu" },
         { "unknown CNI", s => s.Cni = "flannel", ErrorIds.InvalidCni, "Cni" },
         { "calico block too large", s => { s.Cni = "calico"; s.CalicoBlockSize = 112; }, ErrorIds.InvalidCalicoBlockSize, "CalicoBlockSize" },
         { "calico block past 128", s => { s.Cni = "calico"; s.CalicoBlockSize = 129; }, ErrorIds.InvalidCalicoBlockSize, "CalicoBlockSize" },

@@ -24,6 +24,46 @@ public class LabPlanningTests
             "route replace fd00:77:0:64::/96 via fd00:77:0:10::200 dev eth0\n", batch);
     }
 
+    [Theory]
+    [InlineData(0, 1500)]
+    [InlineData(1500, 1500)]
+    [InlineData(9000, 9000)]
+    public void OneMtuReachesTheNetworkTaygasDeviceAndThePodInterfaces(int specMtu, int expected)
+    {
+        var spec = SpecDefaults.Complete(new DindClusterSpec
+        {
+            ClusterName = "lab", Nodes = 2, Subnet = "fd00:77::/48", Dns64Upstream = new[] { "198.51.100.53" }, Mtu = specMtu,
+        });
+        Assert.Equal(expected, spec.Mtu);
+        var plan = AddressPlanner.Plan(spec);
+        Assert.Equal(expected, plan.Mtu);
+
+        // tayga sizes its packets by its device's MTU when it starts: the image's start script makes the device with
+        // the plan's MTU first (src/Ipv6Dind.Core/Images/ImageRecipes.cs).
+        var nat64 = LabContainers.Nat64(spec, plan, "ipv6dind/nat64");
+        Assert.Equal(new[] { Core.Images.ImageRecipes.Nat64Start, LabContainers.Nat64Config, LabContainers.Nat64Device, expected.ToString() }, nat64.Command);
+        foreach (var node in plan.NodeAddresses)
+            foreach (var cni in new[] { "bridge", "ptp" })
+                Assert.Contains($"\"mtu\": {expected}", Core.Rendering.CniRenderer.Render(Core.Rendering.CniOptions.From(plan, node, cni)).Content);
+    }
+
+    [Fact]
+    public void TheNat64StartScriptMakesTheDeviceWithTheMtuBeforeTaygaRuns()
+    {
+        var recipe = Core.Images.ImageRecipes.Nat64;
+        var file = Assert.Single(recipe.CopiedFiles);
+        Assert.Equal(Core.Images.ImageRecipes.Nat64Start, file.Path);
+        Assert.True(file.Executable);
+        var lines = file.Content.Split('\n');
+        int At(string start) => Array.FindIndex(lines, l => l.Contains(start, StringComparison.Ordinal));
+        Assert.True(At("--mktun") < At("mtu \"$mtu\"") && At("mtu \"$mtu\"") < At("exec tayga -n"), file.Content);
+        // The Dockerfile copies it in and carries its hash: a changed script changes the recipe and rebuilds the image.
+        var dockerfile = recipe.Dockerfile("ipv6dind/base:abc");
+        Assert.Contains($"COPY ipv6dind-nat64 {Core.Images.ImageRecipes.Nat64Start}\n", dockerfile);
+        Assert.Contains(Core.Images.ImageRecipes.Hash(file.Content), dockerfile);
+        Assert.DoesNotContain("COPY", Core.Images.ImageRecipes.Dns64.Dockerfile("ipv6dind/base:abc"));
+    }
+
     [Fact]
     public void RoutePlanningIsLinearPerNode()
     {

@@ -30,6 +30,7 @@ public class SpecFileTests
         Assert.Equal(expected.Nat64Pool, actual.Nat64Pool);
         Assert.Equal(expected.Dns64Upstream, actual.Dns64Upstream);
         Assert.Equal(expected.AllowAaaa, actual.AllowAaaa);
+        Assert.Equal(expected.Mtu, actual.Mtu);
         Assert.Equal(expected.Cni, actual.Cni);
         Assert.Equal(expected.CalicoBlockSize, actual.CalicoBlockSize);
         Assert.Equal(expected.CalicoManifest, actual.CalicoManifest);
@@ -62,7 +63,7 @@ public class SpecFileTests
 
     public static TheoryData<string> RoundTripCases() => new()
     {
-        "lab", "aaaa", "calico", "two-upstreams", "ipv6-upstream", "unset", "awkward-text", "completed-defaults",
+        "lab", "aaaa", "calico", "two-upstreams", "ipv6-upstream", "unset", "awkward-text", "completed-defaults", "jumbo-mtu",
     };
 
     private static DindClusterSpec Case(string name)
@@ -71,6 +72,7 @@ public class SpecFileTests
         switch (name)
         {
             case "aaaa": s.AllowAaaa = true; break;
+            case "jumbo-mtu": s.Mtu = 9000; break;
             case "calico": s.Cni = "calico"; s.CalicoBlockSize = 120; s.Nodes = 5; s.CalicoManifest = "/etc/ipv6dind/calico v3.28.yaml"; break;
             case "two-upstreams": s.Dns64Upstream = new[] { "198.51.100.53", "198.51.100.54" }; break;
             case "ipv6-upstream": s.Dns64Upstream = new[] { "2001:db8::53", "198.51.100.53" }; break;
@@ -549,7 +551,8 @@ public class SpecFileTests
         // Bare-metal settings are reported with their line, not dropped silently.
         Assert.Contains(result.Warnings, w => w.StartsWith("config.yaml:4: general.token:", StringComparison.Ordinal));
         Assert.Contains(result.Warnings, w => w.StartsWith("config.yaml:25: support_net.cidr:", StringComparison.Ordinal));
-        Assert.Contains(result.Warnings, w => w.Contains("pod_net.mtu"));
+        Assert.Equal(9000, s.Mtu);      // pod_net.mtu: the lab's one MTU, said in a warning
+        Assert.Contains(result.Warnings, w => w.Contains("pod_net.mtu 9000 becomes the lab's one MTU"));
         Assert.Contains(result.Warnings, w => w.Contains("nat64.v4_ip") && w.Contains("just below its pool"));
         Assert.Contains(result.Warnings, w => w.Contains("dns64.ip"));
         Assert.Contains(result.Warnings, w => w.StartsWith("topology: the bare-metal interfaces (my-master: enp10s0", StringComparison.Ordinal));

@@ -55,6 +55,58 @@ public sealed class LabEndToEndTests
     }
 
     [Fact]
+    public async Task AJumboMtuLabCarriesLargePacketsBetweenNodesAndThroughTayga()
+    {
+        // -Mtu 9000: the network's links, tayga's tun device (made by the NAT64 image's start script before tayga reads
+        // it) and the spec of record all say 9000, and a packet that big crosses the lab unfragmented (ping -M do), node
+        // to node and through tayga to the IPv4 world, whose veth pair is raised to 9000 for this test only.
+        const string name = "it-jumbo";
+        var world = _f.World;
+        async Task WorldMtu(int mtu)
+        {
+            await HostProcess.RunAsync("ip", new[] { "link", "set", "dev", world.HostInterface!, "mtu", mtu.ToString() }, TimeSpan.FromSeconds(10));
+            await HostProcess.RunAsync("ip", new[] { "-n", world.Name!, "link", "set", "dev", world.NamespaceInterface!, "mtu", mtu.ToString() }, TimeSpan.FromSeconds(10));
+        }
+        try
+        {
+            await WorldMtu(9000);
+            var r = _f.Ps.Run(New(name, 2, "-Mtu 9000"));
+            r.AssertSuccess();
+            var cluster = r.Single<DindCluster>();
+            var nodes = await _f.Lab().GetNodesAsync(name);
+            async Task<string> Exec(string container, params string[] argv)
+            {
+                var result = await _f.Docker.ExecAsync(container, argv, null, null, default);
+                Assert.True(result.ExitCode == 0, $"{string.Join(' ', argv)} in {container}: {result.StandardOutput} {result.StandardError}");
+                return result.StandardOutput;
+            }
+            foreach (var node in nodes)
+                Assert.Contains("mtu 9000 ", await Exec(node.ContainerId, "ip", "-o", "link", "show", "dev", "eth0"));
+            Assert.Contains("mtu 9000 ", await Exec(name + "-nat64", "ip", "-o", "link", "show", "dev", LabContainers.Nat64Device));
+            Assert.Equal(9000, cluster.Spec.Mtu);        // the spec of record: Reset, Add-DindNode and Set-Nat64Prefix plan from it
+
+            // 8952 bytes of ICMPv6 payload + 8 + 40 = 9000: the largest packet the links carry, refused at 1500.
+            await Exec(nodes[0].ContainerId, "ping", "-6", "-n", "-c", "1", "-W", "2", "-M", "do", "-s", "8952", nodes[1].IPv6Address);
+            var target = _f.Ps.Run($"ConvertTo-Nat64Address {OutsideWorld.HttpAddress4} -Nat64Prefix {cluster.Nat64Prefix}").Single<Nat64Address>();
+            await Exec(nodes[0].ContainerId, "ping", "-6", "-n", "-c", "1", "-W", "2", "-M", "do", "-s", "8952", target.IPv6Address);
+            AssertAllChecksPass(name, 2);       // PodToPod included: the probe pods' CNI configuration has the MTU too
+
+            // A new translator (Set-Nat64Prefix) is planned from the spec of record: same MTU, same large packets.
+            const string moved = "fd00:64:9000:1::/96";
+            _f.Ps.Run($"Set-Nat64Prefix {name} -Nat64Prefix {moved} -Confirm:$false").AssertSuccess();
+            Assert.Contains("mtu 9000 ", await Exec(name + "-nat64", "ip", "-o", "link", "show", "dev", LabContainers.Nat64Device));
+            var movedTarget = _f.Ps.Run($"ConvertTo-Nat64Address {OutsideWorld.HttpAddress4} -Nat64Prefix {moved}").Single<Nat64Address>();
+            await Exec(nodes[0].ContainerId, "ping", "-6", "-n", "-c", "1", "-W", "2", "-M", "do", "-s", "8952", movedTarget.IPv6Address);
+        }
+        finally
+        {
+            _f.Ps.Run($"Remove-DindCluster {name} -Confirm:$false");
+            await WorldMtu(1500);
+        }
+        Assert.Empty(await _f.LeftoversAsync(name));
+    }
+
+    [Fact]
     public async Task ThreeNodeLabRoutesEveryPodPrefixAndSyncRepairsAMissingRoute()
     {
         const string name = "it-three";
