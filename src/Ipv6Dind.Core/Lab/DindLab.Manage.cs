@@ -360,8 +360,10 @@ public sealed partial class DindLab
     // ---------------------------------------------------------------- nodes
 
     /// <summary>
-    /// Adds nodes after the highest index, then re-routes every node (one exec each). Under the cluster's lock: two
-    /// runs would otherwise pick the same indices, and a reset running meanwhile would remove what this one adds.
+    /// Adds nodes after the highest index and routes every node (one exec each): the new ones as each starts, the
+    /// existing ones to the new pod prefixes beside that. Under the cluster's lock: two runs would otherwise pick the
+    /// same indices, and a reset running meanwhile would remove what this one adds. The old state or the new one: a
+    /// failure or Ctrl-C removes the new containers and gives the existing nodes their routes back.
     /// </summary>
     public async Task<IReadOnlyList<DindNode>> AddNodesAsync(string cluster, int count, LabOptions options)
     {
@@ -389,34 +391,25 @@ public sealed partial class DindLab
             var added = newPlan.NodeAddresses.Where(n => n.Index >= first).ToList();
             var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
             var running = existing.Where(n => n.State == "running").ToList();
-            var steps = new List<LabStep>
-            {
-                new(LabSteps.Nodes, $"starting {added.Count} node(s)", 40, async scope =>
-                {
-                    var hostModules = HostHasModules();
-                    var started = 0;
-                    await ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, async node =>
-                    {
-                        var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
-                        ids[node.Index] = await CreateAndStartAsync(container, journal, scope.Cancellation).ConfigureAwait(false);
-                        var done = Interlocked.Increment(ref started);
-                        scope.Report($"node {done} of {added.Count} started ({node.NodeName})", done, added.Count);
-                    }).ConfigureAwait(false);
-                }),
-                new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, scope =>
-                    ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, node => ConfigureNodeAsync(ids[node.Index], newPlan, node, scope.Cancellation, fromHost: kubernetes is null))),
-            };
+            // A dependency graph: the new nodes start and each is routed as soon as it runs (StartAndRouteSteps); the
+            // existing nodes learn the new pod prefixes beside them (their routes need only the plan made above: a
+            // gateway on the lab's network is on-link whether or not its node runs yet); the joins wait for the new
+            // nodes' routes. With parallelism 1 they run in list order: nodes, routes, kubeadm-join, route-existing.
+            var (nodes, routes) = StartAndRouteSteps(info.Spec, newPlan, added, images.Node, kubernetes, publishApiServer: false,
+                options.Parallelism, journal, ids, Array.Empty<string>());
+            var steps = new List<LabStep> { nodes, routes };
             if (kubernetes is not null)
                 steps.Add(new(LabSteps.KubeadmJoin, $"joining {added.Count} node(s)", 30, _ =>
-                    JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options)));
-            steps.Add(new(LabSteps.RouteExisting, $"routing {existing.Count} existing node(s) to the new pod prefixes", 10, async _ =>
+                    JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options)) { After = new[] { LabSteps.Routes } });
+            steps.Add(new(LabSteps.RouteExisting, $"routing {existing.Count} existing node(s) to the new pod prefixes", 10, async scope =>
             {
                 // Undone by applying the plan the existing nodes had before.
                 journal.Record($"routes of {existing.Count} existing node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
-                    .ApplyRoutesAsync(running, plan, options.Parallelism));
-                await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
-            }));
-            await runner.RunAsync(steps, from: 5).ConfigureAwait(false);
+                    .ApplyRoutesAsync(running, plan, options.Parallelism, ct));
+                await ApplyRoutesAsync(running, newPlan, options.Parallelism, scope.Cancellation).ConfigureAwait(false);
+                foreach (var node in running) Log.Verbose($"Routes of {node.NodeName} applied.");
+            }) { After = Array.Empty<string>() });
+            await runner.RunAsync(steps, options.Parallelism, from: 5).ConfigureAwait(false);
             var result = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
             // A Ctrl-C with the work done still undoes it: the caller is told "stopped" only when nothing changed.
             Ct.ThrowIfCancellationRequested();
@@ -435,9 +428,9 @@ public sealed partial class DindLab
     }
 
     /// <summary>Applies <paramref name="plan"/>'s routes and settings to <paramref name="nodes"/> (reconciling: routes not in the plan go).</summary>
-    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism) =>
-        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism, Ct,
-            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, Ct, reconcile: true));
+    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism, CancellationToken ct) =>
+        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism, ct,
+            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, ct, reconcile: true));
 
     /// <summary>Removes node containers of <paramref name="cluster"/> whose index lies in [first, last], on a budget of its own.</summary>
     private async Task RemoveAddedNodesAsync(string cluster, int first, int last, TimeSpan budget)
@@ -488,8 +481,8 @@ public sealed partial class DindLab
             new(LabSteps.Routes, $"routing {others.Count} other node(s) without {nodeName}", 40, async _ =>
             {
                 journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
-                    .ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism));
-                await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism).ConfigureAwait(false);
+                    .ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism, ct));
+                await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism, Ct).ConfigureAwait(false);
                 foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
             }),
         };
