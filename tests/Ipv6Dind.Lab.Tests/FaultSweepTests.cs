@@ -63,7 +63,7 @@ public sealed class FaultSweepTests
             await lab.SetNat64PrefixAsync(Cluster, old.Replace(":64::/96", ":65::/96", StringComparison.Ordinal));
         }),
         ["Start"] = new("Start-DindCluster after Stop (1 node)", async lab => { await Create(lab, 1); await lab.StopAsync(Cluster); },
-            (lab, _) => lab.StartAsync(Cluster)),
+            (lab, _) => lab.StartAsync(Cluster, InMemoryLab.Serial.Parallelism)),
         ["Remove"] = new("Remove-DindCluster (1 node)", lab => Create(lab, 1),
             (lab, _) => lab.RemoveAsync(Cluster), OldOrNothing: false),
     };

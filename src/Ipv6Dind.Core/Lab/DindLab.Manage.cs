@@ -60,53 +60,66 @@ public sealed partial class DindLab
     }
 
     /// <summary>
-    /// Starts whatever is stopped (DNS64, NAT64, then nodes) and re-applies what a restart loses: tayga's device
-    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules. The old state or
-    /// the new one: a failure or Ctrl-C stops again what this run started (a stopped container keeps nothing of what
-    /// was re-applied: routes live in its network namespace, which goes with it).
+    /// Starts whatever is stopped (DNS64, NAT64 and the nodes) and re-applies what a restart loses: tayga's device
+    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules. A dependency graph,
+    /// <paramref name="parallelism"/> at a time: the nodes start beside DNS64 and NAT64, DNS64 is waited for once it
+    /// runs, each container is configured as soon as its own start is done, the host rules go beside; with parallelism
+    /// 1 in list order (DNS64, NAT64, the nodes, the wait for DNS64, NAT64's and the nodes' routes, the host rules).
+    /// The old state or the new one: a failure or Ctrl-C stops again what this run started (a stopped container keeps
+    /// nothing of what was re-applied: routes live in its network namespace, which goes with it).
     /// </summary>
-    public async Task StartAsync(string cluster)
+    public async Task StartAsync(string cluster, int parallelism = LabOptions.DefaultParallelism)
     {
         using var held = await LockAsync(cluster, "Start-DindCluster").ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         var stopped = containers.Where(c => !c.Running).ToList();
+        var services = new[] { LabLabels.RoleDns64, LabLabels.RoleNat64 }.SelectMany(role => stopped.Where(c => Role(c) == role)).ToList();
+        var nodes = stopped.Where(c => Role(c) == LabLabels.RoleNode).ToList();
+        // Each start of this run, awaited by what configures that container (the routes step runs beside the starts).
+        var starts = services.Concat(nodes).ToDictionary(c => c.Id, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var runner = new StepRunner("Start-DindCluster", _ctx, AfterStep);
         var journal = runner.Journal;
+        async Task StartAllAsync(IReadOnlyList<ContainerInfo> which, StepScope scope)
+        {
+            var started = 0;
+            await Parallel.ForEachAsync(which, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = scope.Cancellation },
+                async (c, _) =>
+                {
+                    // Recorded before the start: a start whose answer is lost still started the container.
+                    journal.Record($"start of {c.Name}", t => StopAgainAsync(cluster, c, t));
+                    await _docker.StartContainerAsync(c.Id, scope.Cancellation).ConfigureAwait(false);
+                    starts[c.Id].TrySetResult();
+                    Log.Verbose($"Started {c.Name}.");
+                    var done = Interlocked.Increment(ref started);
+                    scope.Report($"{done} of {which.Count} started ({c.Name})", done, which.Count);
+                }).ConfigureAwait(false);
+        }
+        var beside = Array.Empty<string>();
+        // DNS64 and NAT64 start in a step of their own, which the wait for DNS64 follows: only the routes step waits
+        // inside itself for the work of another, so any parallelism of 2 or more leaves a slot for the starts.
         var steps = new List<LabStep>
         {
-            new(LabSteps.StartContainers, $"starting {stopped.Count} container(s): DNS64, NAT64, then the nodes", 40, async scope =>
-            {
-                var started = 0;
-                foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
-                    await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
-                        async (c, _) =>
-                        {
-                            // Recorded before the start: a start whose answer is lost still started the container.
-                            journal.Record($"start of {c.Name}", t => StopAgainAsync(cluster, c, t));
-                            await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
-                            Log.Verbose($"Started {c.Name}.");
-                            var done = Interlocked.Increment(ref started);
-                            scope.Report($"{done} of {stopped.Count} started ({c.Name})", done, stopped.Count);
-                        }).ConfigureAwait(false);
-            }),
-            new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async _ =>
+            new(LabSteps.StartContainers, $"starting {services.Count} stopped container(s) of DNS64 and NAT64", 10, scope => StartAllAsync(services, scope)),
+            new(LabSteps.Nodes, $"starting {nodes.Count} stopped node(s)", 30, scope => StartAllAsync(nodes, scope)) { After = beside },
+            new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async scope =>
             {
                 var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
-                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
-            }),
-            new(LabSteps.Routes, "re-applying every node's resolver, routes and NAT64 device routes", 40, _ => SyncRoutesUnlockedAsync(cluster, null)),
-            new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async _ =>
+                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60), scope.Cancellation).ConfigureAwait(false);
+            }) { After = new[] { LabSteps.StartContainers } },
+            new(LabSteps.Routes, "re-applying NAT64's device routes and every node's resolver and routes, each once it runs", 40, scope =>
+                SyncRoutesUnlockedAsync(cluster, null, parallelism, scope.Cancellation, id => starts.TryGetValue(id, out var start) ? start.Task : null)) { After = beside },
+            new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async scope =>
             {
                 if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
-                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), scope.Cancellation).ConfigureAwait(false);
                 else if (info.AllowAaaa)
                     Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
-            }),
+            }) { After = beside },
         };
         try
         {
-            await runner.RunAsync(steps).ConfigureAwait(false);
+            await runner.RunAsync(steps, parallelism).ConfigureAwait(false);
             // A Ctrl-C that came with the last step still counts: "stopped" means the lab is as it was.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();

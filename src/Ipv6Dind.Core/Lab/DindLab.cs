@@ -789,20 +789,35 @@ public sealed partial class DindLab
     }
 
     /// <summary>The sync itself, for operations that already hold the cluster's lock (it is not reentrant).</summary>
-    private async Task SyncRoutesUnlockedAsync(string cluster, IReadOnlyCollection<string>? nodeNames)
+    private Task SyncRoutesUnlockedAsync(string cluster, IReadOnlyCollection<string>? nodeNames) =>
+        SyncRoutesUnlockedAsync(cluster, nodeNames, LabOptions.DefaultParallelism, Ct, starting: null);
+
+    /// <summary>
+    /// The sync, <paramref name="parallelism"/> nodes at a time. <paramref name="starting"/> (Start-DindCluster, whose
+    /// starts run beside it) gives the start of a container this run is starting, null for any other: such a container
+    /// counts as running, and is configured once its start is done.
+    /// </summary>
+    private async Task SyncRoutesUnlockedAsync(string cluster, IReadOnlyCollection<string>? nodeNames, int parallelism, CancellationToken ct,
+        Func<string, Task?>? starting)
     {
+        bool Runs(string id, bool running) => running || starting?.Invoke(id) is not null;
+        Task StartedAsync(string id) => starting?.Invoke(id)?.WaitAsync(ct) ?? Task.CompletedTask;
         var (_, plan) = await RequireAsync(cluster).ConfigureAwait(false);
-        var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), Ct).ConfigureAwait(false);
-        var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && c.Running);
+        var containers = await _docker.ListContainersAsync(LabLabels.ClusterFilter(cluster), ct).ConfigureAwait(false);
+        var nat64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleNat64 && Runs(c.Id, c.Running));
         if (nat64 is not null && nodeNames is null)
-            await ConfigureNat64Async(nat64.Id, plan, TimeSpan.FromSeconds(30), Ct).ConfigureAwait(false);
-        var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false))
-            .Where(n => n.State == "running" && (nodeNames is null || nodeNames.Contains(n.NodeName)))
-            .ToList();
-        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct }, async (node, _) =>
         {
+            await StartedAsync(nat64.Id).ConfigureAwait(false);
+            await ConfigureNat64Async(nat64.Id, plan, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        }
+        var nodes = (await GetNodesAsync(cluster).ConfigureAwait(false))
+            .Where(n => Runs(n.ContainerId, n.State == "running") && (nodeNames is null || nodeNames.Contains(n.NodeName)))
+            .ToList();
+        await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct }, async (node, _) =>
+        {
+            await StartedAsync(node.ContainerId).ConfigureAwait(false);
             var planned = plan.NodeAddresses.First(n => n.Index == node.Index);
-            await ConfigureNodeAsync(node.ContainerId, plan, planned, Ct, reconcile: true).ConfigureAwait(false);
+            await ConfigureNodeAsync(node.ContainerId, plan, planned, ct, reconcile: true).ConfigureAwait(false);
             Log.Verbose($"Routes of {node.NodeName} applied.");
         }).ConfigureAwait(false);
     }
