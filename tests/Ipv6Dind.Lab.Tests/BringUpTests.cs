@@ -157,7 +157,7 @@ public sealed class BringUpTests
         {
             Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
         };
-        await grow.AddNodesAsync("steps", 1, new LabOptions { NetworkOnly = true });
+        await grow.AddNodesAsync("steps", 1, new LabOptions { NetworkOnly = true, Parallelism = 1 });
         var addSteps = add.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
         Assert.Equal(new[] { LabSteps.Nodes, LabSteps.Routes, LabSteps.RouteExisting }, addSteps);
         AssertForwardToCompleted(add.Progress, "Add-DindNode");
@@ -178,9 +178,9 @@ public sealed class BringUpTests
         {
             Locality = new Ipv6Dind.Core.Host.DaemonLocalityResult(false, docker.Endpoint, null, "in-memory daemon"),
         };
-        await resume.StartAsync("steps");
+        await resume.StartAsync("steps", parallelism: 1);
         var startSteps = start.Verbose.Where(l => l.StartsWith("Step '", StringComparison.Ordinal) && l.EndsWith("' done.", StringComparison.Ordinal)).Select(l => l[6..^7]);
-        Assert.Equal(new[] { LabSteps.StartContainers, LabSteps.Dns64, LabSteps.Routes, LabSteps.HostRules }, startSteps);
+        Assert.Equal(new[] { LabSteps.StartContainers, LabSteps.Nodes, LabSteps.Dns64, LabSteps.Routes, LabSteps.HostRules }, startSteps);
         AssertForwardToCompleted(start.Progress, "Start-DindCluster");
         await again.RemoveAsync("steps");
     }

@@ -63,7 +63,7 @@ public sealed class FaultSweepTests
             await lab.SetNat64PrefixAsync(Cluster, old.Replace(":64::/96", ":65::/96", StringComparison.Ordinal));
         }),
         ["Start"] = new("Start-DindCluster after Stop (1 node)", async lab => { await Create(lab, 1); await lab.StopAsync(Cluster); },
-            (lab, _) => lab.StartAsync(Cluster)),
+            (lab, _) => lab.StartAsync(Cluster, InMemoryLab.Serial.Parallelism)),
         ["Remove"] = new("Remove-DindCluster (1 node)", lab => Create(lab, 1),
             (lab, _) => lab.RemoveAsync(Cluster), OldOrNothing: false),
     };
@@ -181,28 +181,40 @@ public sealed class FaultSweepTests
     public static TheoryData<string, Fault> GraphCases()
     {
         var data = new TheoryData<string, Fault>();
-        foreach (var operation in new[] { "New", "Reset" })
+        foreach (var operation in new[] { "New", "Reset", "AddNode", "Start" })
             foreach (var fault in Enum.GetValues<Fault>())
                 data.Add(operation, fault);
         return data;
     }
 
     /// <summary>
-    /// New-DindCluster and Reset-DindCluster with the default parallelism, where DNS64, NAT64 and the nodes start side
-    /// by side and each node is routed as soon as it runs: the calls come in no fixed order, so a call is named by
-    /// what it does - method, container (by name), the exec's first words - and how many such calls came before it,
-    /// and every call of the clean run gets each fault. The same "old state or nothing" as the sweep above.
+    /// The graphs with the default parallelism: New-DindCluster and Reset-DindCluster, where DNS64, NAT64 and the nodes
+    /// start side by side and each node is routed as soon as it runs; Add-DindNode, where the new nodes start, each is
+    /// routed as it runs and the existing nodes are routed beside them; Start-DindCluster, where the nodes start beside
+    /// DNS64 and NAT64, DNS64 is waited for and each container is configured as it runs. The calls come in no fixed
+    /// order, so a call is named by what it does - method, container (by name), the exec's first words - and how many
+    /// such calls came before it, and every call of the clean run gets each fault. The verdicts of the sweep above: a
+    /// success ends as a clean run does; a failure leaves the state before - New: nothing; Reset: the old lab, or
+    /// nothing; Add-DindNode: the old lab (the new containers removed, the existing nodes' routes as they were);
+    /// Start-DindCluster: the stopped lab (each container it started stopped again, which takes what was re-applied).
     /// </summary>
     [Theory]
     [MemberData(nameof(GraphCases))]
     public async Task AFaultAtAnyCallOfTheBringUpsGraphLeavesTheStateBeforeOrNothing(string name, Fault fault)
     {
         var parallel = InMemoryLab.Serial with { Parallelism = LabOptions.DefaultParallelism };
-        var operation = name == "New"
-            ? new Operation("New-DindCluster (network lab, 2 nodes, steps side by side)", null,
-                (lab, _) => lab.CreateAsync(InMemoryLab.Spec(Cluster, 2), parallel), StepsFrom: "CreateNetwork")
-            : new Operation("Reset-DindCluster (network lab, 2 nodes, steps side by side)", lab => Create(lab, 2),
-                (lab, _) => lab.ResetAsync(Cluster, parallel), NothingIsOld: true);
+        var operation = name switch
+        {
+            "New" => new Operation("New-DindCluster (network lab, 2 nodes, steps side by side)", null,
+                (lab, _) => lab.CreateAsync(InMemoryLab.Spec(Cluster, 2), parallel), StepsFrom: "CreateNetwork"),
+            "Reset" => new Operation("Reset-DindCluster (network lab, 2 nodes, steps side by side)", lab => Create(lab, 2),
+                (lab, _) => lab.ResetAsync(Cluster, parallel), NothingIsOld: true),
+            "AddNode" => new Operation("Add-DindNode (2 to a 2-node lab, steps side by side)", lab => Create(lab, 2),
+                (lab, _) => lab.AddNodesAsync(Cluster, 2, parallel)),
+            "Start" => new Operation("Start-DindCluster after Stop (2 nodes, steps side by side)", async lab => { await Create(lab, 2); await lab.StopAsync(Cluster); },
+                (lab, _) => lab.StartAsync(Cluster, parallel.Parallelism)),
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not an operation of the graph sweep"),
+        };
         var (arranged, nothing, before) = await ArrangeAsync(operation);
 
         using var clean = await InMemoryLab.ForkAsync(arranged, Cluster);

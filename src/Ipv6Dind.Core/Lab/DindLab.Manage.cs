@@ -60,53 +60,66 @@ public sealed partial class DindLab
     }
 
     /// <summary>
-    /// Starts whatever is stopped (DNS64, NAT64, then nodes) and re-applies what a restart loses: tayga's device
-    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules. The old state or
-    /// the new one: a failure or Ctrl-C stops again what this run started (a stopped container keeps nothing of what
-    /// was re-applied: routes live in its network namespace, which goes with it).
+    /// Starts whatever is stopped (DNS64, NAT64 and the nodes) and re-applies what a restart loses: tayga's device
+    /// routes, every node's resolver, IPv6-only state and routes, and in AAAA mode the host rules. A dependency graph,
+    /// <paramref name="parallelism"/> at a time: the nodes start beside DNS64 and NAT64, DNS64 is waited for once it
+    /// runs, each container is configured as soon as its own start is done, the host rules go beside; with parallelism
+    /// 1 in list order (DNS64, NAT64, the nodes, the wait for DNS64, NAT64's and the nodes' routes, the host rules).
+    /// The old state or the new one: a failure or Ctrl-C stops again what this run started (a stopped container keeps
+    /// nothing of what was re-applied: routes live in its network namespace, which goes with it).
     /// </summary>
-    public async Task StartAsync(string cluster)
+    public async Task StartAsync(string cluster, int parallelism = LabOptions.DefaultParallelism)
     {
         using var held = await LockAsync(cluster, "Start-DindCluster").ConfigureAwait(false);
         var (info, plan) = await RequireAsync(cluster).ConfigureAwait(false);
         var containers = await ContainersAsync(cluster).ConfigureAwait(false);
         var stopped = containers.Where(c => !c.Running).ToList();
+        var services = new[] { LabLabels.RoleDns64, LabLabels.RoleNat64 }.SelectMany(role => stopped.Where(c => Role(c) == role)).ToList();
+        var nodes = stopped.Where(c => Role(c) == LabLabels.RoleNode).ToList();
+        // Each start of this run, awaited by what configures that container (the routes step runs beside the starts).
+        var starts = services.Concat(nodes).ToDictionary(c => c.Id, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var runner = new StepRunner("Start-DindCluster", _ctx, AfterStep);
         var journal = runner.Journal;
+        async Task StartAllAsync(IReadOnlyList<ContainerInfo> which, StepScope scope)
+        {
+            var started = 0;
+            await Parallel.ForEachAsync(which, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = scope.Cancellation },
+                async (c, _) =>
+                {
+                    // Recorded before the start: a start whose answer is lost still started the container.
+                    journal.Record($"start of {c.Name}", t => StopAgainAsync(cluster, c, t));
+                    await _docker.StartContainerAsync(c.Id, scope.Cancellation).ConfigureAwait(false);
+                    starts[c.Id].TrySetResult();
+                    Log.Verbose($"Started {c.Name}.");
+                    var done = Interlocked.Increment(ref started);
+                    scope.Report($"{done} of {which.Count} started ({c.Name})", done, which.Count);
+                }).ConfigureAwait(false);
+        }
+        var beside = Array.Empty<string>();
+        // DNS64 and NAT64 start in a step of their own, which the wait for DNS64 follows: only the routes step waits
+        // inside itself for the work of another, so any parallelism of 2 or more leaves a slot for the starts.
         var steps = new List<LabStep>
         {
-            new(LabSteps.StartContainers, $"starting {stopped.Count} container(s): DNS64, NAT64, then the nodes", 40, async scope =>
-            {
-                var started = 0;
-                foreach (var group in new[] { LabLabels.RoleDns64, LabLabels.RoleNat64, LabLabels.RoleNode })
-                    await Parallel.ForEachAsync(stopped.Where(c => Role(c) == group), new ParallelOptions { MaxDegreeOfParallelism = LabOptions.DefaultParallelism, CancellationToken = Ct },
-                        async (c, _) =>
-                        {
-                            // Recorded before the start: a start whose answer is lost still started the container.
-                            journal.Record($"start of {c.Name}", t => StopAgainAsync(cluster, c, t));
-                            await _docker.StartContainerAsync(c.Id, Ct).ConfigureAwait(false);
-                            Log.Verbose($"Started {c.Name}.");
-                            var done = Interlocked.Increment(ref started);
-                            scope.Report($"{done} of {stopped.Count} started ({c.Name})", done, stopped.Count);
-                        }).ConfigureAwait(false);
-            }),
-            new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async _ =>
+            new(LabSteps.StartContainers, $"starting {services.Count} stopped container(s) of DNS64 and NAT64", 10, scope => StartAllAsync(services, scope)),
+            new(LabSteps.Nodes, $"starting {nodes.Count} stopped node(s)", 30, scope => StartAllAsync(nodes, scope)) { After = beside },
+            new(LabSteps.Dns64, "waiting for DNS64 (bind9) to answer", 10, async scope =>
             {
                 var dns64 = containers.FirstOrDefault(c => Role(c) == LabLabels.RoleDns64);
-                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60), Ct).ConfigureAwait(false);
-            }),
-            new(LabSteps.Routes, "re-applying every node's resolver, routes and NAT64 device routes", 40, _ => SyncRoutesUnlockedAsync(cluster, null)),
-            new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async _ =>
+                if (dns64 is not null) await WaitForDns64Async(dns64.Id, TimeSpan.FromSeconds(60), scope.Cancellation).ConfigureAwait(false);
+            }) { After = new[] { LabSteps.StartContainers } },
+            new(LabSteps.Routes, "re-applying NAT64's device routes and every node's resolver and routes, each once it runs", 40, scope =>
+                SyncRoutesUnlockedAsync(cluster, null, parallelism, scope.Cancellation, id => starts.TryGetValue(id, out var start) ? start.Task : null)) { After = beside },
+            new(LabSteps.HostRules, info.AllowAaaa ? "re-applying the host rules of AAAA mode" : "none (DNS64 mode)", 10, async scope =>
             {
                 if (info.AllowAaaa && DockerIsLocal && await HostRuleCommentAsync(cluster).ConfigureAwait(false) is { } comment)
-                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), Ct).ConfigureAwait(false);
+                    await _firewall.EnsureAsync(HostFirewall.AaaaModeRules(comment, plan.ManagementPrefix), scope.Cancellation).ConfigureAwait(false);
                 else if (info.AllowAaaa)
                     Log.Warning($"'{cluster}' is in AAAA mode, but Docker runs at {_docker.Endpoint}: its host ip6tables rules are not re-applied from this machine.");
-            }),
+            }) { After = beside },
         };
         try
         {
-            await runner.RunAsync(steps).ConfigureAwait(false);
+            await runner.RunAsync(steps, parallelism).ConfigureAwait(false);
             // A Ctrl-C that came with the last step still counts: "stopped" means the lab is as it was.
             Ct.ThrowIfCancellationRequested();
             journal.Commit();
@@ -360,8 +373,10 @@ public sealed partial class DindLab
     // ---------------------------------------------------------------- nodes
 
     /// <summary>
-    /// Adds nodes after the highest index, then re-routes every node (one exec each). Under the cluster's lock: two
-    /// runs would otherwise pick the same indices, and a reset running meanwhile would remove what this one adds.
+    /// Adds nodes after the highest index and routes every node (one exec each): the new ones as each starts, the
+    /// existing ones to the new pod prefixes beside that. Under the cluster's lock: two runs would otherwise pick the
+    /// same indices, and a reset running meanwhile would remove what this one adds. The old state or the new one: a
+    /// failure or Ctrl-C removes the new containers and gives the existing nodes their routes back.
     /// </summary>
     public async Task<IReadOnlyList<DindNode>> AddNodesAsync(string cluster, int count, LabOptions options)
     {
@@ -389,34 +404,25 @@ public sealed partial class DindLab
             var added = newPlan.NodeAddresses.Where(n => n.Index >= first).ToList();
             var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
             var running = existing.Where(n => n.State == "running").ToList();
-            var steps = new List<LabStep>
-            {
-                new(LabSteps.Nodes, $"starting {added.Count} node(s)", 40, async scope =>
-                {
-                    var hostModules = HostHasModules();
-                    var started = 0;
-                    await ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, async node =>
-                    {
-                        var container = NodeContainer(info.Spec, node, images.Node, kubernetes, hostModules);
-                        ids[node.Index] = await CreateAndStartAsync(container, journal, scope.Cancellation).ConfigureAwait(false);
-                        var done = Interlocked.Increment(ref started);
-                        scope.Report($"node {done} of {added.Count} started ({node.NodeName})", done, added.Count);
-                    }).ConfigureAwait(false);
-                }),
-                new(LabSteps.Routes, $"routing {added.Count} new node(s)", 20, scope =>
-                    ForEachNodeAsync(added, options.Parallelism, scope.Cancellation, node => ConfigureNodeAsync(ids[node.Index], newPlan, node, scope.Cancellation, fromHost: kubernetes is null))),
-            };
+            // A dependency graph: the new nodes start and each is routed as soon as it runs (StartAndRouteSteps); the
+            // existing nodes learn the new pod prefixes beside them (their routes need only the plan made above: a
+            // gateway on the lab's network is on-link whether or not its node runs yet); the joins wait for the new
+            // nodes' routes. With parallelism 1 they run in list order: nodes, routes, kubeadm-join, route-existing.
+            var (nodes, routes) = StartAndRouteSteps(info.Spec, newPlan, added, images.Node, kubernetes, publishApiServer: false,
+                options.Parallelism, journal, ids, Array.Empty<string>());
+            var steps = new List<LabStep> { nodes, routes };
             if (kubernetes is not null)
                 steps.Add(new(LabSteps.KubeadmJoin, $"joining {added.Count} node(s)", 30, _ =>
-                    JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options)));
-            steps.Add(new(LabSteps.RouteExisting, $"routing {existing.Count} existing node(s) to the new pod prefixes", 10, async _ =>
+                    JoinAddedNodesAsync(cluster, info.Spec, newPlan, added, ids, kubernetes, options)) { After = new[] { LabSteps.Routes } });
+            steps.Add(new(LabSteps.RouteExisting, $"routing {existing.Count} existing node(s) to the new pod prefixes", 10, async scope =>
             {
                 // Undone by applying the plan the existing nodes had before.
                 journal.Record($"routes of {existing.Count} existing node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
-                    .ApplyRoutesAsync(running, plan, options.Parallelism));
-                await SyncRoutesUnlockedAsync(cluster, existing.Select(n => n.NodeName).ToList()).ConfigureAwait(false);
-            }));
-            await runner.RunAsync(steps, from: 5).ConfigureAwait(false);
+                    .ApplyRoutesAsync(running, plan, options.Parallelism, ct));
+                await ApplyRoutesAsync(running, newPlan, options.Parallelism, scope.Cancellation).ConfigureAwait(false);
+                foreach (var node in running) Log.Verbose($"Routes of {node.NodeName} applied.");
+            }) { After = Array.Empty<string>() });
+            await runner.RunAsync(steps, options.Parallelism, from: 5).ConfigureAwait(false);
             var result = (await GetNodesAsync(cluster).ConfigureAwait(false)).Where(n => n.Index >= first).ToList();
             // A Ctrl-C with the work done still undoes it: the caller is told "stopped" only when nothing changed.
             Ct.ThrowIfCancellationRequested();
@@ -435,9 +441,9 @@ public sealed partial class DindLab
     }
 
     /// <summary>Applies <paramref name="plan"/>'s routes and settings to <paramref name="nodes"/> (reconciling: routes not in the plan go).</summary>
-    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism) =>
-        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism, Ct,
-            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, Ct, reconcile: true));
+    private Task ApplyRoutesAsync(IReadOnlyList<DindNode> nodes, AddressPlan plan, int parallelism, CancellationToken ct) =>
+        ForEachNodeAsync(plan.NodeAddresses.Where(a => nodes.Any(n => n.Index == a.Index)), parallelism, ct,
+            address => ConfigureNodeAsync(nodes.First(n => n.Index == address.Index).ContainerId, plan, address, ct, reconcile: true));
 
     /// <summary>Removes node containers of <paramref name="cluster"/> whose index lies in [first, last], on a budget of its own.</summary>
     private async Task RemoveAddedNodesAsync(string cluster, int first, int last, TimeSpan budget)
@@ -488,8 +494,8 @@ public sealed partial class DindLab
             new(LabSteps.Routes, $"routing {others.Count} other node(s) without {nodeName}", 40, async _ =>
             {
                 journal.Record($"routes of {others.Count} other node(s)", ct => new DindLab(_docker, _ctx with { Cancellation = ct }, _firewall)
-                    .ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism));
-                await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism).ConfigureAwait(false);
+                    .ApplyRoutesAsync(others, plan, LabOptions.DefaultParallelism, ct));
+                await ApplyRoutesAsync(others, without, LabOptions.DefaultParallelism, Ct).ConfigureAwait(false);
                 foreach (var other in others) Log.Verbose($"Routes of {other.NodeName} applied (without {nodeName}).");
             }),
         };

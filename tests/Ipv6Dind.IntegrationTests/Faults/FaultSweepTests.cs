@@ -326,7 +326,7 @@ public sealed class FaultSweepTests
         {
             await SweepAsync("Start-DindCluster (1 node, stopped)", name, kind,
                 arrange: async () => { await _f.Lab().CreateAsync(Spec(name, 1), new LabOptions()); await _f.Lab().StopAsync(name); },
-                act: lab => lab.StartAsync(name),
+                act: lab => lab.StartAsync(name, Sweep.Parallelism),
                 restore: () => _f.Lab().StopAsync(name),
                 nodeRoutes: true);
         }
