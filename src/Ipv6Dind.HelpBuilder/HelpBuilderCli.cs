@@ -12,7 +12,7 @@ internal static class HelpBuilderCli
 
     private const string UsageText =
         "usage: Ipv6Dind.HelpBuilder --docs <dir> --out <file> [--check]\n" +
-        "  Converts PlatyPS markdown pages (docs/*.md, schema 2.0.0; about_*.md skipped) to MAML for Get-Help.\n" +
+        "  Converts PlatyPS markdown pages (docs/<Verb>-<Noun>.md, schema 2.0.0; about_*.md and other documents skipped) to MAML for Get-Help.\n" +
         "  --check  only validate the pages; --out is then optional and nothing is written.";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -81,7 +81,7 @@ internal static class HelpBuilderCli
         var issues = new List<HelpIssue>();
         var commands = new List<CommandHelp>();
         var files = Directory.GetFiles(docsDir, "*.md", SearchOption.TopDirectoryOnly)
-            .Where(f => !IsAboutTopic(f))
+            .Where(IsCmdletPage)
             .OrderBy(f => f, StringComparer.Ordinal);
         foreach (var file in files)
         {
@@ -100,6 +100,13 @@ internal static class HelpBuilderCli
     // about_ topics are hand-written en-US/about_*.help.txt; their markdown is not cmdlet help.
     internal static bool IsAboutTopic(string path) =>
         Path.GetFileName(path).StartsWith("about_", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether a docs page is a cmdlet's: named Verb-Noun.md. about_ topics and the project's own documents
+    /// (architecture.md) are not help pages.
+    /// </summary>
+    internal static bool IsCmdletPage(string path) =>
+        !IsAboutTopic(path) && System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(path), "^[A-Z][A-Za-z]+-[A-Z][A-Za-z0-9]+\\.md$");
 
     /// <summary>
     /// Temp file + rename, so a build running concurrently (or Get-Help reading it) never sees half a file.

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one parser of one page layout (PlatyPS schema 2.0.0), section by section, and the checks
+// of each section beside its reading; a split would separate a section's reading from its checks.
 using System.Globalization;
 using System.Text.RegularExpressions;
 

@@ -684,7 +684,7 @@ public sealed class HelpBuilderModuleTests : IClassFixture<HelpBuilderModuleTest
         var docs = Path.Combine(_m.RepoRoot, "docs");
         var pages = Directory.Exists(docs) ? Directory.GetFiles(docs, "*.md") : [];
         var orphans = pages
-            .Where(p => !HelpBuilderCli.IsAboutTopic(p))
+            .Where(HelpBuilderCli.IsCmdletPage)
             .Select(Path.GetFileNameWithoutExtension)
             .Where(n => !_m.Cmdlets.Contains(n!, StringComparer.Ordinal))
             .ToList();

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one adapter, one short method per Docker Engine API call, all sharing RunAsync's
+// timeout, cancellation and error mapping; split by topic, each part would need that machinery or reach into it.
 using System.Net;
 using System.Text;
 using Docker.DotNet;

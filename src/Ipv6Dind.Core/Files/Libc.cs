@@ -61,6 +61,15 @@ internal static class Libc
     [DllImport("libc", SetLastError = true, EntryPoint = "fsync")]
     private static extern int FsyncRaw(int fd);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "setns")]
+    private static extern int SetNsRaw(int fd, int nstype);
+
+    /// <summary>setns(2)'s type for a network namespace.</summary>
+    public const int CloneNewNet = 0x40000000;
+
+    /// <summary>setns(2): moves the calling thread (only it) into the namespace <paramref name="ns"/>; 0 or errno.</summary>
+    public static int SetNs(SafeFileHandle ns, int type) => Errno(SetNsRaw(Fd(ns), type));
+
     [DllImport("libc", EntryPoint = "geteuid")]
     public static extern uint GetEuid();
 

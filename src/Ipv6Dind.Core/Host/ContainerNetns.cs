@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Ipv6Dind.Core.Docker;
@@ -97,6 +98,43 @@ public sealed class ContainerNetns
     {
         var tools = Tools() ?? throw new InvalidOperationException("nsenter is gone");
         return _run.RunAsync(tools.Nsenter, new[] { "--net=" + SandboxKeyPath, "--", tool }.Concat(arguments).ToArray(), stdin, Timeout, ct);
+    }
+
+    /// <summary>A UDP socket of <paramref name="family"/> inside the container's network namespace (<see cref="OpenUdpSocket(string, AddressFamily)"/>).</summary>
+    public Socket OpenUdpSocket(AddressFamily family) => OpenUdpSocket(SandboxKeyPath, family);
+
+    /// <summary>
+    /// A UDP socket made inside the network namespace at <paramref name="namespacePath"/>: a thread of its own opens the
+    /// file (O_NOFOLLOW), enters the namespace with setns(2), which moves only that thread, makes the socket and
+    /// ends, so no thread of this process is ever left in the container's namespace. A socket belongs to the
+    /// namespace it was made in for its whole life: what it sends and receives uses that namespace's addresses,
+    /// routes and firewall, wherever this process uses it from. No program runs, nothing of the container is read.
+    /// </summary>
+    internal static Socket OpenUdpSocket(string namespacePath, AddressFamily family)
+    {
+        Socket? socket = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var ns = Libc.OpenAt(null, namespacePath, Libc.ORdOnly | Libc.ONoFollow, 0, out var errno);
+                if (ns.IsInvalid)
+                    throw new DindException(ErrorIds.HostCommandFailed, DindErrorCategory.OpenError,
+                        $"Opening the network namespace {namespacePath} failed: {Libc.Message(errno)}", namespacePath);
+                var entered = Libc.SetNs(ns, Libc.CloneNewNet);
+                if (entered != 0)
+                    throw new DindException(ErrorIds.HostCommandFailed, DindErrorCategory.PermissionDenied,
+                        $"Entering the network namespace {namespacePath} failed: {Libc.Message(entered)}", namespacePath);
+                socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+            }
+            catch (Exception ex) { failure = ex; }
+            // The thread ends here, in the namespace it entered: it is never reused.
+        }) { IsBackground = true, Name = "ipv6dind-netns" };
+        thread.Start();
+        thread.Join();
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        return socket!;
     }
 
     /// <summary>Rewrites the container's resolver file in place (it is bind-mounted: a rename would not reach the container).</summary>

@@ -33,21 +33,30 @@ public static class VersionBindQuery
         && (reply[3] & 0x0F) == 0                          // RCODE NOERROR
         && (reply[6] << 8 | reply[7]) > 0;                 // at least one answer
 
-    /// <summary>One query to <paramref name="server"/> port 53, waiting up to <paramref name="timeout"/>; false on no or a bad answer.</summary>
-    public static async Task<bool> AskAsync(IPAddress server, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// One query to <paramref name="server"/> port 53, waiting up to <paramref name="timeout"/>; false on no or a bad
+    /// answer. <paramref name="socket"/>: a UDP socket to ask through (for example one made in a container's network
+    /// namespace, ContainerNetns.OpenUdpSocket), disposed here; null: a new one of this machine's.
+    /// </summary>
+    public static Task<bool> AskAsync(IPAddress server, TimeSpan timeout, CancellationToken ct, Socket? socket = null) =>
+        AskAsync(new IPEndPoint(server, 53), timeout, ct, socket);
+
+    /// <summary>The query to any port (the tests' own servers).</summary>
+    internal static async Task<bool> AskAsync(IPEndPoint server, TimeSpan timeout, CancellationToken ct, Socket? socket = null)
     {
         var id = (ushort)Random.Shared.Next(1, ushort.MaxValue);
-        using var udp = new UdpClient(server.AddressFamily);
+        using var udp = socket ?? new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
         wait.CancelAfter(timeout);
         try
         {
-            udp.Connect(new IPEndPoint(server, 53));
-            await udp.SendAsync(Build(id), wait.Token).ConfigureAwait(false);
+            await udp.ConnectAsync(server, wait.Token).ConfigureAwait(false);
+            await udp.SendAsync(Build(id), SocketFlags.None, wait.Token).ConfigureAwait(false);
+            var reply = new byte[512];
             while (true)
             {
-                var reply = await udp.ReceiveAsync(wait.Token).ConfigureAwait(false);
-                if (Answers(reply.Buffer, id)) return true;
+                var n = await udp.ReceiveAsync(reply, SocketFlags.None, wait.Token).ConfigureAwait(false);
+                if (Answers(reply.AsSpan(0, n), id)) return true;
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return false; }

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one adapter, one method per Kubernetes API request the lab makes, all sharing the
+// request timeout, the transient retries and the error mapping at the bottom of the file.
 using System.Globalization;
 using System.Text.Json;
 using k8s;

@@ -57,6 +57,11 @@ public static class LabSteps
     /// <summary>Add-DindNode's last step: the existing nodes learn the new nodes' pod prefixes.</summary>
     public const string RouteExisting = "route-existing";
     public const string Verify = "verify";
+    /// <summary>Stop-DindCluster: the nodes first, then NAT64 and DNS64.</summary>
+    public const string StopNodes = "stop-nodes", StopServices = "stop-services";
+    /// <summary>Remove-DindCluster (and the sweep after a failed bring-up): containers, volumes, host rules, network.</summary>
+    public const string RemoveContainers = "remove-containers", RemoveVolumes = "remove-volumes",
+        RemoveHostRules = "remove-host-rules", RemoveNetwork = "remove-network";
 
     /// <summary>Steps of a network lab (-NetworkOnly).</summary>
     public static readonly IReadOnlyList<string> All = new[] { Preflight, Network, Dns64, Nat64, Nodes, Routes, HostRules, Verify };

@@ -89,6 +89,16 @@ public sealed class StepRunner
     }
 
     /// <summary>
+    /// The graph of <paramref name="steps"/>, one line per step in list order: its name, then " &lt;- " and the steps it
+    /// waits for (a step without <see cref="LabStep.After"/> waits for the one before it). docs/architecture.md shows
+    /// every operation's graph in this form.
+    /// </summary>
+    public static IReadOnlyList<string> Graph(IReadOnlyList<LabStep> steps) =>
+        steps.Select((step, i) => (step.After ?? (i == 0 ? Array.Empty<string>() : new[] { steps[i - 1].Name })) is { Count: > 0 } needs
+            ? $"{step.Name} <- {string.Join(", ", needs)}"
+            : step.Name).ToList();
+
+    /// <summary>
     /// Marks a step done that ran before the runner took over (the preflight: planning and checks, whose errors are
     /// the user's input, not a step's failure): the verbose line and the test seam, as for any step.
     /// </summary>
@@ -107,6 +117,7 @@ public sealed class StepRunner
     {
         Validate(steps);
         if (steps.Count == 0) return;
+        _ctx.Log.Debug($"{Activity} steps: {string.Join("; ", Graph(steps))}.");
         lock (_gate)
         {
             _shares.Clear();

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one importer that follows dind-cluster.sh's variable block in its own order, each
+// variable's reading beside the rule it reproduces.
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;

@@ -14,6 +14,11 @@ public sealed class StartDindClusterCommand : ClusterLockCmdlet
     [ArgumentCompleter(typeof(ClusterNameCompleter))]
     public string ClusterName { get; set; } = "";
 
+    /// <summary>How many containers are started and configured at the same time (as New-DindCluster's -Parallelism).</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int Parallelism { get; set; } = new LabOptions().Parallelism;
+
     /// <summary>Emit the started lab (like Start-Service, nothing without it).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -24,7 +29,7 @@ public sealed class StartDindClusterCommand : ClusterLockCmdlet
         if (!ShouldProcess(ClusterName, "Start the lab's containers and re-apply their routes")) return;
         RunLab(async lab =>
         {
-            await lab.StartAsync(ClusterName).ConfigureAwait(false);
+            await lab.StartAsync(ClusterName, Parallelism).ConfigureAwait(false);
             if (PassThru) Emit((await lab.GetClustersAsync(ClusterName).ConfigureAwait(false)).Single());
         });
     }

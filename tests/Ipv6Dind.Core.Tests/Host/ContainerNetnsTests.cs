@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Ipv6Dind.Core.Docker;
 using Ipv6Dind.Core.Host;
 
@@ -89,5 +92,68 @@ public sealed class ContainerNetnsTests : IDisposable
         var (key, resolv) = Layout();
         Assert.Null(ContainerNetns.For(Container(key, resolv, running: false), new NoCommands(), out var why));
         Assert.Contains("does not run", why);
+    }
+
+    /// <summary>Runs the host's ip with an argument list; the test fails on a non-zero exit.</summary>
+    private static void Ip(params string[] arguments)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"ip {string.Join(' ', arguments)}: {error}");
+    }
+
+    [Fact]
+    public void ASocketMadeInANamespaceUsesThatNamespaceAndNoThreadStaysThere()
+    {
+        // A namespace of the test's own (ip netns add: /run/netns/<name>), removed at the end.
+        var name = "ipv6dind-t-" + Guid.NewGuid().ToString("N")[..8];
+        var path = Path.Combine("/run/netns", name);
+        var before = File.ResolveLinkTarget("/proc/thread-self/ns/net", false)?.LinkTarget;
+        Ip("netns", "add", name);
+        try
+        {
+            // Its loopback is down: nothing is reachable from inside, while the host's own loopback is.
+            using (var inside = ContainerNetns.OpenUdpSocket(path, AddressFamily.InterNetwork))
+            {
+                var down = Assert.Throws<SocketException>(() => inside.Connect(new IPEndPoint(IPAddress.Loopback, 53)));
+                Assert.Equal(SocketError.NetworkUnreachable, down.SocketErrorCode);
+            }
+            using (var host = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+                host.Connect(new IPEndPoint(IPAddress.Loopback, 53));
+
+            // With its loopback up, two sockets made in it talk over it; the host's loopback does not reach them.
+            Ip("-n", name, "link", "set", "lo", "up");
+            using var listener = ContainerNetns.OpenUdpSocket(path, AddressFamily.InterNetwork);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.ReceiveTimeout = 2000;
+            var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            using (var hostSender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+                hostSender.SendTo("host"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, port));
+            using (var sender = ContainerNetns.OpenUdpSocket(path, AddressFamily.InterNetwork))
+                sender.SendTo("inside"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, port));
+            var buffer = new byte[16];
+            var n = listener.Receive(buffer);
+            Assert.Equal("inside", System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+
+            // The calling thread never left this process's namespace (the socket's own thread entered and ended).
+            Assert.Equal(before, File.ResolveLinkTarget("/proc/thread-self/ns/net", false)?.LinkTarget);
+        }
+        finally
+        {
+            Ip("netns", "delete", name);
+        }
+    }
+
+    [Fact]
+    public void ANamespacePathThatIsALinkIsNotFollowed()
+    {
+        var link = Path.Combine(_dir, "0123456789ab");
+        File.CreateSymbolicLink(link, "/proc/1/ns/net");
+        var ex = Assert.Throws<DindException>(() => ContainerNetns.OpenUdpSocket(link, AddressFamily.InterNetwork));
+        Assert.Equal(ErrorIds.HostCommandFailed, ex.ErrorId);
+        Assert.Contains("Opening the network namespace", ex.Message);
     }
 }

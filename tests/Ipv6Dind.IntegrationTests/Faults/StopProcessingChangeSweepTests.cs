@@ -88,7 +88,7 @@ public sealed class StopProcessingChangeSweepTests : StopProcessingSweepBase
     [Fact]
     public Task StartDindClusterAfterStop() =>
         OldOrNewAsync("Start-DindCluster (network lab, 1 node, stopped)", "it-cc-stop-sta", "Start-DindCluster",
-            new() { ["ClusterName"] = "it-cc-stop-sta" }, async () => { await MakeLab("it-cc-stop-sta", 1); await _f.Lab().StopAsync("it-cc-stop-sta"); });
+            new() { ["ClusterName"] = "it-cc-stop-sta", ["Parallelism"] = 1 }, async () => { await MakeLab("it-cc-stop-sta", 1); await _f.Lab().StopAsync("it-cc-stop-sta"); });
 
     [Fact]
     public Task SetNat64PrefixNetworkLabOneNode() =>
