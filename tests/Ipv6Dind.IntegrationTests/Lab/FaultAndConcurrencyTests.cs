@@ -229,6 +229,14 @@ public sealed class FaultAndConcurrencyTests
                 Assert.Contains("-j MASQUERADE", rules.StandardOutput);       // the host's rule is the one the node's own ip6tables lists
             }
             Assert.All(await _f.Lab().GetRoutesAsync(name, null), r => Assert.True(r.Present, $"{r.NodeName}: {r.Destination} missing"));
+
+            // The bridge's gateway was made again without DAD before the first container joined (src/Ipv6Dind.Core/Host/LabBridge.cs).
+            var network = Assert.Single(await _f.Docker.ListNetworksAsync(LabLabels.ClusterFilter(name), default));
+            var cluster = (await _f.Lab().GetClustersAsync(name)).Single();
+            var gateway = (await HostProcess.RunAsync("ip", new[] { "-6", "-o", "address", "show", "dev", LabBridge.BridgeName(network.Id)! }, TimeSpan.FromSeconds(10))).StdOut
+                .Split('\n').Single(l => l.Contains(" " + cluster.ManagementPrefix.Replace("::/64", "::1/64") + " ", StringComparison.Ordinal));
+            Assert.Contains(" nodad", gateway);
+            Assert.DoesNotContain("tentative", gateway);
         }
         finally
         {
