@@ -106,10 +106,12 @@ public sealed class LabOperationsTests
         foreach (var line in save.StdOut.Split('\n', StringSplitOptions.TrimEntries))
         {
             if (line.StartsWith('*')) table = line;
-            // Docker's own rules of each network's bridge (br-<12 hex>) come and go with the other test process's
-            // labs (tests/run runs the fault sweep beside this one): what must stay is every other rule.
+            // Docker's own rules of each network's bridge (br-<12 hex>), and the hairpin MASQUERADE of a published
+            // port (-s A/128 -d A/128 ... --dport N, a Kubernetes node's API server), come and go with the other test
+            // process's labs (tests/run runs the fault sweep beside this one): what must stay is every other rule.
             else if (line.StartsWith("-A ", StringComparison.Ordinal) && !line.Contains(comment, StringComparison.Ordinal)
-                     && !System.Text.RegularExpressions.Regex.IsMatch(line, @"\bbr-[0-9a-f]{12}\b"))
+                     && !System.Text.RegularExpressions.Regex.IsMatch(line, @"\bbr-[0-9a-f]{12}\b")
+                     && !System.Text.RegularExpressions.Regex.IsMatch(line, @"^-A POSTROUTING -s (\S+/128) -d \1 -p \w+ -m \w+ --dport \d+ -j MASQUERADE$"))
                 rules.Add($"{table} {line}");
         }
         return rules;
