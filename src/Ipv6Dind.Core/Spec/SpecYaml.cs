@@ -164,7 +164,7 @@ public static partial class SpecYaml
         var actual = YamlFile.Text(entry.Value, source, field);
         if (actual != expected)
             throw YamlFile.Invalid(source, entry.Value.Start, $"{field} is '{actual}', not '{expected}'.",
-                $"Ipv6Dind reads 'apiVersion: {ApiVersion}' with 'kind: {Kind}'; a Lazyjack config.yaml or a kubeadm-dind-cluster environment comes in through Import-DindClusterSpec's importers.",
+                $"Ipv6Dind reads 'apiVersion: {ApiVersion}' with 'kind: {Kind}'; a kind config, a Lazyjack config.yaml or a kubeadm-dind-cluster environment comes in through Import-DindClusterSpec's importers.",
                 target: actual, field: field);
     }
 
