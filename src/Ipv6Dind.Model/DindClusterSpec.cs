@@ -64,11 +64,44 @@ public sealed class DindClusterSpec
     /// <summary>Node image; empty means the module's own node image.</summary>
     public string NodeImage { get; set; } = "";
 
-    /// <summary>A memberwise copy (specs are mutable bags for binding; planning never mutates its input).</summary>
+    /// <summary>
+    /// Kubernetes feature gates, name to enabled, for every component (as kind's featureGates): the feature-gates
+    /// argument of the API server, controller manager and scheduler, and featureGates of the kubelet and kube-proxy.
+    /// </summary>
+    public Dictionary<string, bool> FeatureGates { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The API server's --runtime-config, key to value (as kind's runtimeConfig), e.g. "api/alpha": "false".</summary>
+    public Dictionary<string, string> RuntimeConfig { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Merge patches (RFC 7386, as kind applies them) for every node's kubeadm configuration: YAML documents, each
+    /// applied to the rendered documents of its kind (and apiVersion, when it names one).
+    /// </summary>
+    public List<string> KubeadmConfigPatches { get; set; } = new();
+
+    /// <summary>RFC 6902 patches for every node's kubeadm configuration, applied after the merge patches.</summary>
+    public List<KubeadmJson6902Patch> KubeadmConfigPatchesJson6902 { get; set; } = new();
+
+    /// <summary>kind's containerdConfigPatches (TOML). Carried in the spec; not yet applied to the nodes' containerd.</summary>
+    public List<string> ContainerdConfigPatches { get; set; } = new();
+
+    /// <summary>Per-node settings, at most one entry per node index (see <see cref="DindNodeSettings"/>).</summary>
+    public List<DindNodeSettings> NodeSettings { get; set; } = new();
+
+    /// <summary>
+    /// A copy that shares no list or map with this spec (specs are mutable bags for binding; planning never mutates
+    /// its input). A list left null stays null; SpecDefaults.Complete makes it empty.
+    /// </summary>
     public DindClusterSpec Clone()
     {
         var copy = (DindClusterSpec)MemberwiseClone();
         copy.Dns64Upstream = (string[])Dns64Upstream.Clone();
+        copy.FeatureGates = FeatureGates is null ? null! : new Dictionary<string, bool>(FeatureGates, StringComparer.Ordinal);
+        copy.RuntimeConfig = RuntimeConfig is null ? null! : new Dictionary<string, string>(RuntimeConfig, StringComparer.Ordinal);
+        copy.KubeadmConfigPatches = KubeadmConfigPatches is null ? null! : new List<string>(KubeadmConfigPatches);
+        copy.KubeadmConfigPatchesJson6902 = KubeadmConfigPatchesJson6902?.Select(p => p?.Clone()!).ToList()!;
+        copy.ContainerdConfigPatches = ContainerdConfigPatches is null ? null! : new List<string>(ContainerdConfigPatches);
+        copy.NodeSettings = NodeSettings?.Select(n => n?.Clone()!).ToList()!;
         return copy;
     }
 

@@ -65,6 +65,12 @@ public static class ErrorIds
     public const string KubeconfigInvalid = nameof(KubeconfigInvalid);
     public const string KubeProxyConfigNotFound = nameof(KubeProxyConfigNotFound);
     public const string KubeProxyConfigInvalid = nameof(KubeProxyConfigInvalid);
+    /// <summary>A kubeadm patch (kind's kubeadmConfigPatches / kubeadmConfigPatchesJSON6902) that does not parse or cannot apply.</summary>
+    public const string InvalidKubeadmPatch = nameof(InvalidKubeadmPatch);
+    /// <summary>A feature gate or runtime-config entry that cannot be written as a component flag.</summary>
+    public const string InvalidComponentSetting = nameof(InvalidComponentSetting);
+    /// <summary>A per-node setting (labels, mounts, port mappings) that is malformed or names no node.</summary>
+    public const string InvalidNodeSettings = nameof(InvalidNodeSettings);
 
     // Addresses (conversion cmdlets)
     public const string InvalidIPv4Address = nameof(InvalidIPv4Address);

@@ -61,6 +61,12 @@ public static class SpecDefaults
         if (s.Mtu == 0) s.Mtu = DefaultMtu;
         if (string.IsNullOrWhiteSpace(s.KubernetesVersion)) s.KubernetesVersion = DefaultKubernetesVersion;
         s.NodeImage ??= "";
+        s.FeatureGates ??= new(StringComparer.Ordinal);
+        s.RuntimeConfig ??= new(StringComparer.Ordinal);
+        s.KubeadmConfigPatches ??= new();
+        s.KubeadmConfigPatchesJson6902 ??= new();
+        s.ContainerdConfigPatches ??= new();
+        s.NodeSettings ??= new();
 
         if (string.IsNullOrWhiteSpace(s.Subnet))
             s.Subnet = DeriveSubnet(s.ClusterName, environment ?? PlanEnvironment.Empty).ToString();

@@ -41,7 +41,7 @@ public static partial class SpecValidator
         if (problems.Count > 0) throw problems[0];
     }
 
-    /// <summary>All problems, in parameter order (name, nodes, ranges, overlaps, DNS64, Kubernetes).</summary>
+    /// <summary>All problems, in parameter order (name, nodes, ranges, overlaps, DNS64, Kubernetes, kind's settings).</summary>
     public static IReadOnlyList<DindException> Validate(DindClusterSpec spec, PlanEnvironment? environment = null)
     {
         environment ??= PlanEnvironment.Empty;
@@ -266,6 +266,7 @@ public static partial class SpecValidator
             Add(ErrorIds.InvalidNodeImage, DindErrorCategory.InvalidArgument, "NodeImage", spec.NodeImage,
                 imageProblem, "Use a reference such as kindest/node:v1.33.1 or ipv6dind/node:local.");
 
+        problems.AddRange(SettingsProblems(spec));
         return problems;
     }
 

@@ -57,6 +57,21 @@ public sealed record KubeadmOptions
     /// <summary>Register the control plane without its NoSchedule taint (kind does this for single-node clusters).</summary>
     public bool ScheduleOnControlPlane { get; init; }
 
+    /// <summary>Feature gates for every component, where kind's template puts them (see <see cref="DindClusterSpec.FeatureGates"/>).</summary>
+    public IReadOnlyDictionary<string, bool> FeatureGates { get; init; } = new Dictionary<string, bool>();
+
+    /// <summary>The API server's runtime-config, key to value.</summary>
+    public IReadOnlyDictionary<string, string> RuntimeConfig { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Merge patches for every node's configuration, applied before a node's own.</summary>
+    public IReadOnlyList<string> KubeadmConfigPatches { get; init; } = Array.Empty<string>();
+
+    /// <summary>RFC 6902 patches for every node's configuration, applied after the merge patches.</summary>
+    public IReadOnlyList<KubeadmJson6902Patch> KubeadmConfigPatchesJson6902 { get; init; } = Array.Empty<KubeadmJson6902Patch>();
+
+    /// <summary>Per-node labels and kubeadm patches, by node index (1: the control plane).</summary>
+    public IReadOnlyList<DindNodeSettings> NodeSettings { get; init; } = Array.Empty<DindNodeSettings>();
+
     /// <summary>From a spec (unset fields take the planner's defaults) and its address plan.</summary>
     public static KubeadmOptions From(DindClusterSpec spec, AddressPlan plan, string bootstrapToken)
     {
@@ -75,8 +90,16 @@ public sealed record KubeadmOptions
             CertSans = new[] { plan.ApiServerAddress, "::1", "localhost" },
             // Alone, the control plane must take workloads or the cluster runs nothing.
             ScheduleOnControlPlane = spec.Nodes == 1,
+            FeatureGates = new Dictionary<string, bool>(spec.FeatureGates, StringComparer.Ordinal),
+            RuntimeConfig = new Dictionary<string, string>(spec.RuntimeConfig, StringComparer.Ordinal),
+            KubeadmConfigPatches = spec.KubeadmConfigPatches.ToList(),
+            KubeadmConfigPatchesJson6902 = spec.KubeadmConfigPatchesJson6902.Select(p => p.Clone()).ToList(),
+            NodeSettings = spec.NodeSettings.Where(n => n is not null).Select(n => n.Clone()).ToList(),
         };
     }
+
+    /// <summary>The settings of node <paramref name="index"/>, or null.</summary>
+    public DindNodeSettings? SettingsFor(int index) => NodeSettings.FirstOrDefault(n => n.Node == index);
 }
 
 /// <summary>kubeadm init and join configurations (kubeadm.k8s.io v1beta3 below Kubernetes 1.31, v1beta4 from 1.31).</summary>
@@ -93,9 +116,37 @@ public static partial class KubeadmRenderer
 
     public const string FileName = "kubeadm.yaml";
 
+    /// <summary>kind's template moved to v1beta4 only in 1.36 (pkg/cluster/internal/kubeadm/config.go of kubernetes-sigs/kind).</summary>
+    public static readonly Version KindV1Beta4Since = new(1, 36);
+
     /// <summary>The kubeadm API version for a Kubernetes version within the supported range (else ArgumentException).</summary>
     public static string ApiVersionFor(string kubernetesVersion) =>
         ParseVersion(kubernetesVersion, nameof(kubernetesVersion)) < V1Beta4Since ? V1Beta3 : V1Beta4;
+
+    /// <summary>
+    /// The kubeadm API version the options are rendered in: <see cref="ApiVersionFor(string)"/>, except that where
+    /// kind would still render v1beta3 (below 1.36) and the kubeadm patches name kubeadm.k8s.io/v1beta3 but never
+    /// v1beta4, as patches written for kind do, the documents are v1beta3 (which kubeadm reads up to 1.35) so that
+    /// those patches apply as they do in kind.
+    /// </summary>
+    public static string ApiVersionFor(KubeadmOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var own = ApiVersionFor(o.KubernetesVersion);
+        if (own != V1Beta4 || ParseVersion(o.KubernetesVersion, nameof(o.KubernetesVersion)) >= KindV1Beta4Since) return own;
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (merge, json) in new[] { (o.KubeadmConfigPatches, o.KubeadmConfigPatchesJson6902) }
+                     .Concat(o.NodeSettings.Select(n => ((IReadOnlyList<string>)n.KubeadmConfigPatches, (IReadOnlyList<KubeadmJson6902Patch>)n.KubeadmConfigPatchesJson6902))))
+        {
+            foreach (var text in merge)
+            {
+                try { named.UnionWith(KubeadmPatches.ParseMerge(text).Select(p => p.ApiVersion)); }
+                catch (FormatException) { } // reported when the patches are applied
+            }
+            named.UnionWith(json.Select(p => p.ApiVersion));
+        }
+        return named.Contains(V1Beta3) && !named.Contains(V1Beta4) ? V1Beta3 : own;
+    }
 
     /// <summary>
     /// kubeadm init for the control plane: InitConfiguration, ClusterConfiguration, KubeletConfiguration and
@@ -106,15 +157,16 @@ public static partial class KubeadmRenderer
         ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(controlPlane);
         var c = Checked.From(o);
-        var apiVersion = ApiVersionFor(o.KubernetesVersion);
+        var apiVersion = ApiVersionFor(o);
         var v1beta4 = apiVersion == V1Beta4;
+        var settings = o.SettingsFor(controlPlane.Index);
         var nodeIp = KubernetesChecks.Ipv6Address(controlPlane.IPv6Address, $"{nameof(controlPlane)}.{nameof(controlPlane.IPv6Address)}");
         if (nodeIp != c.ApiServerAddress)
             throw new ArgumentException(
                 $"{nameof(controlPlane)}: the control plane's address {nodeIp} differs from {nameof(o.ApiServerAddress)} {c.ApiServerAddress}; the API server is advertised on the control-plane node.",
                 nameof(controlPlane));
 
-        var nodeRegistration = NodeRegistration(v1beta4, controlPlane, nodeIp, o.CriSocket);
+        var nodeRegistration = NodeRegistration(v1beta4, controlPlane, nodeIp, o.CriSocket, settings);
         if (o.ScheduleOnControlPlane)
             nodeRegistration.Add("taints", new Seq(), "Empty, not absent: no NoSchedule taint, so a single-node cluster runs workloads.");
 
@@ -154,20 +206,22 @@ public static partial class KubeadmRenderer
                 "apiServer", new Map
                 {
                     { "certSANs", new Seq(c.CertSans.Select(s => (Node)s)) },
-                    { "extraArgs", Args(v1beta4, ("bind-address", "::")) },
+                    { "extraArgs", Args(v1beta4, new[] { ("bind-address", "::") }.Concat(RuntimeConfigArg(o)).Concat(FeatureGatesArg(o)).ToArray()) },
                 }
             },
             {
                 "controllerManager", new Map
                 {
                     {
-                        "extraArgs", Args(v1beta4,
+                        "extraArgs", Args(v1beta4, new[]
+                        {
                             ("bind-address", "::"),
-                            ("node-cidr-mask-size-ipv6", o.PodNodePrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                            ("node-cidr-mask-size-ipv6", o.PodNodePrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        }.Concat(FeatureGatesArg(o)).ToArray())
                     },
                 }
             },
-            { "scheduler", new Map { { "extraArgs", Args(v1beta4, ("bind-address", "::")) } } },
+            { "scheduler", new Map { { "extraArgs", Args(v1beta4, new[] { ("bind-address", "::") }.Concat(FeatureGatesArg(o)).ToArray()) } } },
         };
 
         var kubelet = KubeletConfigRenderer.Document(new KubeletOptions
@@ -182,7 +236,15 @@ public static partial class KubeadmRenderer
             ClusterName = o.ClusterName,
             ClusterCidr = o.PodPrefix,
         });
+        // kind's template gives the kubelet and kube-proxy the gates in their own configurations.
+        if (o.FeatureGates.Count > 0)
+        {
+            kubelet.Add("featureGates", GatesMap(o));
+            proxy.Add("featureGates", GatesMap(o));
+        }
 
+        var documents = new[] { init, cluster, kubelet, proxy };
+        Patch(documents, o, settings);
         return new RenderedConfig
         {
             ClusterName = o.ClusterName,
@@ -190,7 +252,7 @@ public static partial class KubeadmRenderer
             NodeName = controlPlane.NodeName,
             FileName = FileName,
             ContainerPath = ContainerPath,
-            Content = KubernetesYaml.Write(new Node[] { init, cluster, kubelet, proxy }),
+            Content = KubernetesYaml.Write(documents),
         };
     }
 
@@ -204,7 +266,8 @@ public static partial class KubeadmRenderer
         ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(node);
         var c = Checked.From(o);
-        var apiVersion = ApiVersionFor(o.KubernetesVersion);
+        var apiVersion = ApiVersionFor(o);
+        var settings = o.SettingsFor(node.Index);
         var nodeIp = KubernetesChecks.Ipv6Address(node.IPv6Address, $"{nameof(node)}.{nameof(node.IPv6Address)}");
 
         var bootstrapToken = new Map
@@ -223,9 +286,10 @@ public static partial class KubeadmRenderer
             { "apiVersion", apiVersion },
             { "kind", "JoinConfiguration" },
             { "discovery", new Map { { "bootstrapToken", bootstrapToken } } },
-            { "nodeRegistration", NodeRegistration(apiVersion == V1Beta4, node, nodeIp, o.CriSocket) },
+            { "nodeRegistration", NodeRegistration(apiVersion == V1Beta4, node, nodeIp, o.CriSocket, settings) },
         };
 
+        Patch(new[] { join }, o, settings);
         return new RenderedConfig
         {
             ClusterName = o.ClusterName,
@@ -247,7 +311,69 @@ public static partial class KubeadmRenderer
         return "sha256:" + hex.ToLowerInvariant();
     }
 
-    private static Map NodeRegistration(bool v1beta4, NodeAddress node, string nodeIp, string criSocket)
+    /// <summary>
+    /// The cluster's patches, then the node's own (kind's order), then kind's matching metadata dropped. A patch
+    /// that does not parse or cannot apply is InvalidKubeadmPatch naming the spec field and entry.
+    /// </summary>
+    private static void Patch(IReadOnlyList<Map> documents, KubeadmOptions o, DindNodeSettings? node)
+    {
+        Apply(documents, o.KubeadmConfigPatches, o.KubeadmConfigPatchesJson6902, "");
+        if (node is not null)
+            Apply(documents, node.KubeadmConfigPatches, node.KubeadmConfigPatchesJson6902, $"NodeSettings (node {node.Node}) ");
+        KubeadmPatches.RemoveKindMetadata(documents);
+    }
+
+    private static void Apply(IReadOnlyList<Map> documents, IReadOnlyList<string> merge, IReadOnlyList<KubeadmJson6902Patch> json, string owner)
+    {
+        if (merge.Count == 0 && json.Count == 0) return;
+        var field = $"{owner}{nameof(KubeadmOptions.KubeadmConfigPatches)}";
+        var jsonField = $"{owner}{nameof(KubeadmOptions.KubeadmConfigPatchesJson6902)}";
+        var merges = new List<KubeadmPatches.MergePatch>();
+        var jsons = new List<KubeadmPatches.JsonPatch>();
+        var at = "";
+        try
+        {
+            for (var i = 0; i < merge.Count; i++)
+            {
+                at = $"{field}[{i}]: ";
+                merges.AddRange(KubeadmPatches.ParseMerge(merge[i]));
+            }
+            for (var i = 0; i < json.Count; i++)
+            {
+                at = $"{jsonField}[{i}] ({json[i]}): ";
+                jsons.Add(KubeadmPatches.ParseJson6902(json[i]));
+            }
+            at = "";
+            KubeadmPatches.Apply(documents, merges, jsons, i => $"{jsonField}[{i}] ({json[i]})");
+        }
+        catch (FormatException ex)
+        {
+            throw new DindException(ErrorIds.InvalidKubeadmPatch, DindErrorCategory.InvalidData, at + ex.Message,
+                owner.Length == 0 ? "cluster" : owner.Trim(), at.Length > 0 ? at.Split('[')[0] : jsonField,
+                "Fix or remove the patch: a merge patch is a YAML mapping with the kind it patches; an RFC 6902 patch is a list of operations whose paths exist in the rendered configuration (New-KubeadmConfig shows it).", ex);
+        }
+    }
+
+    /// <summary>feature-gates=A=true,B=false, sorted by name as kind writes it; nothing without gates.</summary>
+    private static IEnumerable<(string, string)> FeatureGatesArg(KubeadmOptions o) =>
+        o.FeatureGates.Count == 0
+            ? Enumerable.Empty<(string, string)>()
+            : new[] { ("feature-gates", string.Join(",", o.FeatureGates.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={(g.Value ? "true" : "false")}"))) };
+
+    /// <summary>runtime-config=k=v,..., sorted by key as kind writes it; nothing without settings (kind writes it empty).</summary>
+    private static IEnumerable<(string, string)> RuntimeConfigArg(KubeadmOptions o) =>
+        o.RuntimeConfig.Count == 0
+            ? Enumerable.Empty<(string, string)>()
+            : new[] { ("runtime-config", string.Join(",", o.RuntimeConfig.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))) };
+
+    private static Map GatesMap(KubeadmOptions o)
+    {
+        var map = new Map();
+        foreach (var (name, enabled) in o.FeatureGates.OrderBy(g => g.Key, StringComparer.Ordinal)) map.Add(name, enabled);
+        return map;
+    }
+
+    private static Map NodeRegistration(bool v1beta4, NodeAddress node, string nodeIp, string criSocket, DindNodeSettings? settings)
     {
         if (string.IsNullOrWhiteSpace(node.NodeName))
             throw new ArgumentException("node.NodeName: a node name is required (it becomes the Node object's name).", nameof(node));
@@ -258,9 +384,16 @@ public static partial class KubeadmRenderer
             { "name", node.NodeName },
             { "criSocket", criSocket },
             // The kubelet would otherwise pick its node IP itself; pin it to the management IPv6 address.
-            { "kubeletExtraArgs", Args(v1beta4, ("node-ip", nodeIp)) },
+            // Node labels go where kind puts them: the kubelet's node-labels.
+            { "kubeletExtraArgs", Args(v1beta4, new[] { ("node-ip", nodeIp) }.Concat(NodeLabelsArg(settings)).ToArray()) },
         };
     }
+
+    /// <summary>node-labels=k=v,..., sorted by key; nothing without labels.</summary>
+    private static IEnumerable<(string, string)> NodeLabelsArg(DindNodeSettings? settings) =>
+        settings?.Labels is not { Count: > 0 } labels
+            ? Enumerable.Empty<(string, string)>()
+            : new[] { ("node-labels", string.Join(",", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))) };
 
     /// <summary>v1beta4: a list of {name, value} (duplicates allowed); v1beta3: a string map.</summary>
     private static Node Args(bool v1beta4, params (string Name, string Value)[] args)

@@ -34,6 +34,32 @@ internal static partial class KubernetesYaml
         /// <summary>Adds an entry with a comment line (or lines, split on \n) above its key.</summary>
         public void Add(string key, Node value, string comment) => _entries.Add((key, value, comment));
 
+        /// <summary>The value of <paramref name="key"/>, or null.</summary>
+        public Node? Get(string key)
+        {
+            var i = IndexOf(key);
+            return i < 0 ? null : _entries[i].Value;
+        }
+
+        /// <summary>Replaces the value of <paramref name="key"/> where it stands (its comment, about the old value, goes), or appends it.</summary>
+        public void Set(string key, Node value)
+        {
+            var i = IndexOf(key);
+            if (i < 0) _entries.Add((key, value, null));
+            else _entries[i] = (key, value, null);
+        }
+
+        /// <summary>Removes <paramref name="key"/>; false when it is not there.</summary>
+        public bool Remove(string key)
+        {
+            var i = IndexOf(key);
+            if (i < 0) return false;
+            _entries.RemoveAt(i);
+            return true;
+        }
+
+        private int IndexOf(string key) => _entries.FindIndex(e => e.Key == key);
+
         IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
     }
 
@@ -49,6 +75,16 @@ internal static partial class KubernetesYaml
         public IReadOnlyList<Node> Items => _items;
 
         public void Add(Node item) => _items.Add(item);
+
+        public void Insert(int index, Node item) => _items.Insert(index, item);
+
+        public void RemoveAt(int index) => _items.RemoveAt(index);
+
+        public Node this[int index]
+        {
+            get => _items[index];
+            set => _items[index] = value;
+        }
 
         IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
     }
@@ -66,6 +102,20 @@ internal static partial class KubernetesYaml
     internal sealed class Flag(bool value) : Node
     {
         public bool Value { get; } = value;
+    }
+
+    /// <summary>YAML null (a merge patch's "delete this key"; a value a JSON patch may set).</summary>
+    internal sealed class Null : Node
+    {
+        public static readonly Null Value = new();
+
+        private Null() { }
+    }
+
+    /// <summary>A number that is not a whole one (1.5, 1e-3), written as it is.</summary>
+    internal sealed class Real(double value) : Node
+    {
+        public double Value { get; } = value;
     }
 
     /// <summary>
@@ -120,6 +170,12 @@ internal static partial class KubernetesYaml
                 break;
             case Flag flag:
                 emitter.Emit(new Scalar(null, null, flag.Value ? "true" : "false", ScalarStyle.Plain, true, false));
+                break;
+            case Null:
+                emitter.Emit(new Scalar(null, null, "null", ScalarStyle.Plain, true, false));
+                break;
+            case Real real:
+                emitter.Emit(new Scalar(null, null, Format(real.Value), ScalarStyle.Plain, true, false));
                 break;
             default:
                 throw new InvalidOperationException($"Unknown YAML node {node.GetType().Name}.");

@@ -264,20 +264,10 @@ public static class LazyjackImporter
     private static string Hint(string key, IEnumerable<string> valid) =>
         YamlFile.Suggest(key, valid) is { } s ? $" (did you mean '{s}'?)" : "";
 
-    /// <summary>Reading helpers bound to one file: errors and warnings say file:line and the key path.</summary>
-    private sealed class Reader
+    /// <summary>The shared reading helpers plus Lazyjack's own section and prefix forms.</summary>
+    private sealed class Reader : ImportReader
     {
-        private readonly List<string> _warnings;
-
-        public Reader(string source, List<string> warnings)
-        {
-            Source = source;
-            _warnings = warnings;
-        }
-
-        public string Source { get; }
-
-        public string At(YamlNode node) => $"{Source}:{YamlFile.Line(node.Start)}";
+        public Reader(string source, List<string> warnings) : base(source, warnings) { }
 
         public Dictionary<string, (YamlNode KeyNode, YamlNode Value)> Section(YamlNode value, string section, string[] known)
         {
@@ -287,28 +277,19 @@ public static class LazyjackImporter
             foreach (var (key, keyNode, v) in YamlFile.Entries(map, Source, section))
             {
                 if (known.Contains(key, StringComparer.Ordinal)) entries[key] = (keyNode, v);
-                else _warnings.Add($"{At(keyNode)}: '{section}.{key}' is not a Lazyjack setting{Hint(key, known)}; ignored (Lazyjack ignored it too).");
+                else Warn(keyNode, $"'{section}.{key}' is not a Lazyjack setting{Hint(key, known)}; ignored (Lazyjack ignored it too).");
             }
             return entries;
         }
-
-        public string Text(YamlNode node, string path) => (YamlFile.Text(node, Source, path) ?? "").Trim();
 
         public bool Boolean(YamlNode node, string path) => YamlFile.Boolean(node, Source, path, yaml11: true) ?? false;
 
         public Ipv6Prefix Prefix(YamlNode node, string path, string what, string errorId, string example) =>
             Prefix(Text(node, path), node, path, what, errorId, example);
 
-        public Ipv6Prefix Prefix(string text, YamlNode node, string path, string what, string errorId, string example)
-        {
-            // Lazyjack, like k-d-c, tells the families apart by the colon.
-            if (!text.Contains(':'))
-                throw Refused(node, path, text, $"an IPv4 {what} belongs to Lazyjack's ipv4 or dual-stack modes; Ipv6Dind builds IPv6-only clusters.", $"Give an IPv6 prefix, e.g. {example}.");
-            var prefix = Ipv6Prefix.TryParse(text, out var reason);
-            if (prefix is not null) return prefix;
-            throw Bad(reason.StartsWith("host bits", StringComparison.Ordinal) ? ErrorIds.PrefixHostBitsSet : errorId, node, path, text,
-                $"is not a valid IPv6 prefix: {reason}.", $"Give an IPv6 prefix, e.g. {example}.");
-        }
+        public Ipv6Prefix Prefix(string text, YamlNode node, string path, string what, string errorId, string example) =>
+            ParsePrefix(text, node, path, errorId, example,
+                $"an IPv4 {what} belongs to Lazyjack's ipv4 or dual-stack modes; Ipv6Dind builds IPv6-only clusters.");
 
         /// <summary>"cidr", or the older split form "subnet"/"prefix" + "size"/"prefix_size".</summary>
         public string? CidrOrSubnet(YamlNode? cidr, YamlNode? subnet, YamlNode? size, string section, string what, string errorId, string example,
@@ -317,7 +298,7 @@ public static class LazyjackImporter
             if (cidr is not null)
             {
                 if (subnet is not null || size is not null)
-                    _warnings.Add($"{At(cidr)}: {section}.{subnetKey}/{sizeKey} are ignored because {section}.cidr is given.");
+                    Warn(cidr, $"{section}.{subnetKey}/{sizeKey} are ignored because {section}.cidr is given.");
                 return Prefix(cidr, $"{section}.cidr", what, errorId, example).ToString();
             }
             if (subnet is null)
@@ -366,10 +347,5 @@ public static class LazyjackImporter
             throw Bad(ErrorIds.InvalidDns64Upstream, node, path, text, "is not an IP address.", "Give the address of a resolver, e.g. 198.51.100.53.");
         }
 
-        public DindException Refused(YamlNode node, string path, string value, string problem, string valid) =>
-            new(ErrorIds.SpecValueUnsupported, DindErrorCategory.InvalidData, $"{At(node)}: {path}{(value.Length == 0 ? "" : $" '{value}'")}: {problem} {valid}", value, path, valid);
-
-        public DindException Bad(string errorId, YamlNode node, string path, string value, string problem, string valid) =>
-            new(errorId, DindErrorCategory.InvalidArgument, $"{At(node)}: {path} '{value}' {problem} {valid}", value, path, valid);
     }
 }

@@ -32,8 +32,10 @@ public static partial class SpecYaml
     {
         "nodes", "subnet", "managementPrefix", "podPrefix", "podNodePrefixLength", "servicePrefix",
         "nat64Prefix", "nat64Pool", "dns64", "mtu", "cni", "calicoBlockSize", "calicoManifest", "kubernetesVersion", "nodeImage",
+        "featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902", "containerdConfigPatches", "nodeSettings",
     };
     private static readonly string[] Dns64Fields = { "upstream", "allowAaaa" };
+    private static readonly string[] NodeSettingsFields = { "node", "labels", "extraMounts", "extraPortMappings", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902" };
 
     /// <summary>The spec as YAML text: every field, fixed order, LF line ends, trailing newline.</summary>
     public static string Serialize(DindClusterSpec spec)
@@ -83,6 +85,14 @@ public static partial class SpecYaml
         if (!string.IsNullOrEmpty(spec.CalicoManifest)) Text(emitter, "calicoManifest", spec.CalicoManifest);
         Text(emitter, "kubernetesVersion", spec.KubernetesVersion);
         Text(emitter, "nodeImage", spec.NodeImage);
+        // The Kubernetes settings of a kind config: each written only when set, so that other specs read as before.
+        if (spec.FeatureGates is { Count: > 0 } gates)
+            TextMap(emitter, "featureGates", gates.ToDictionary(g => g.Key, g => g.Value ? "true" : "false"), plainValues: true);
+        if (spec.RuntimeConfig is { Count: > 0 } runtimeConfig) TextMap(emitter, "runtimeConfig", runtimeConfig);
+        Patches(emitter, spec.KubeadmConfigPatches, spec.KubeadmConfigPatchesJson6902);
+        if (spec.ContainerdConfigPatches is { Count: > 0 } containerd) BlockList(emitter, "containerdConfigPatches", containerd);
+        Sections(emitter, "nodeSettings", (spec.NodeSettings ?? new()).Where(n => n is not null && !n.IsEmpty()).OrderBy(n => n.Node).ToList(),
+            node => NodeSettings(emitter, node));
         emitter.Emit(new MappingEnd());
 
         emitter.Emit(new MappingEnd());
@@ -101,10 +111,7 @@ public static partial class SpecYaml
     {
         ArgumentNullException.ThrowIfNull(yaml);
         var source = string.IsNullOrWhiteSpace(sourceName) ? "<spec>" : sourceName;
-        var root = YamlFile.LoadSingleDocument(yaml, source, "spec file");
-        if (root is not YamlMappingNode top)
-            throw YamlFile.Invalid(source, root.Start, $"the spec file holds {YamlFile.Describe(root)}, not a DindCluster object.",
-                $"A spec file starts with 'apiVersion: {ApiVersion}' and 'kind: {Kind}'.");
+        var top = YamlFile.LoadTopMapping(yaml, source, "spec file", "a DindCluster object", $"A spec file starts with 'apiVersion: {ApiVersion}' and 'kind: {Kind}'.");
 
         // Identity first, so that a foreign file (a kind config, a kubeadm config) is named as such rather than
         // reported field by field.
@@ -157,7 +164,7 @@ public static partial class SpecYaml
         var actual = YamlFile.Text(entry.Value, source, field);
         if (actual != expected)
             throw YamlFile.Invalid(source, entry.Value.Start, $"{field} is '{actual}', not '{expected}'.",
-                $"Ipv6Dind reads 'apiVersion: {ApiVersion}' with 'kind: {Kind}'; a Lazyjack config.yaml or a kubeadm-dind-cluster environment comes in through Import-DindClusterSpec's importers.",
+                $"Ipv6Dind reads 'apiVersion: {ApiVersion}' with 'kind: {Kind}'; a kind config, a Lazyjack config.yaml or a kubeadm-dind-cluster environment comes in through Import-DindClusterSpec's importers.",
                 target: actual, field: field);
     }
 
@@ -182,6 +189,15 @@ public static partial class SpecYaml
                 case "calicoManifest": spec.CalicoManifest = YamlFile.Text(value, source, path) ?? ""; break;
                 case "kubernetesVersion": spec.KubernetesVersion = YamlFile.Text(value, source, path) ?? ""; break;
                 case "nodeImage": spec.NodeImage = YamlFile.Text(value, source, path) ?? ""; break;
+                case "featureGates":
+                    spec.FeatureGates = KindYaml.Map(value, source, path)
+                        .ToDictionary(g => g.Key, g => YamlFile.Boolean(g.Value, source, $"{path}.{g.Key}") ?? false, StringComparer.Ordinal);
+                    break;
+                case "runtimeConfig": spec.RuntimeConfig = KindYaml.TextMap(value, source, path); break;
+                case "kubeadmConfigPatches": spec.KubeadmConfigPatches = (YamlFile.TextList(value, source, path) ?? Array.Empty<string>()).ToList(); break;
+                case "kubeadmConfigPatchesJSON6902": spec.KubeadmConfigPatchesJson6902 = Json6902List(value, source, path); break;
+                case "containerdConfigPatches": spec.ContainerdConfigPatches = (YamlFile.TextList(value, source, path) ?? Array.Empty<string>()).ToList(); break;
+                case "nodeSettings": spec.NodeSettings = NodeSettingsList(value, source, path); break;
                 case "dns64":
                     var dns64 = YamlFile.Mapping(value, source, path);
                     if (dns64 is null) break;
@@ -199,6 +215,117 @@ public static partial class SpecYaml
                     throw YamlFile.Unknown(source, keyNode, "spec", key, SpecFields);
             }
         }
+    }
+
+    private static List<DindNodeSettings> NodeSettingsList(YamlNode node, string source, string path)
+    {
+        var list = new List<DindNodeSettings>();
+        foreach (var (map, itemPath) in KindYaml.Sections(node, source, path))
+        {
+            var settings = new DindNodeSettings();
+            foreach (var (key, keyNode, value) in YamlFile.Entries(map, source, itemPath))
+            {
+                var fieldPath = $"{itemPath}.{key}";
+                switch (key)
+                {
+                    case "node": settings.Node = YamlFile.Integer(value, source, fieldPath) ?? 0; break;
+                    case "labels": settings.Labels = KindYaml.TextMap(value, source, fieldPath); break;
+                    case "extraMounts": settings.ExtraMounts = KindYaml.Mounts(value, source, fieldPath, yaml11: false); break;
+                    case "extraPortMappings": settings.ExtraPortMappings = KindYaml.PortMappings(value, source, fieldPath); break;
+                    case "kubeadmConfigPatches": settings.KubeadmConfigPatches = (YamlFile.TextList(value, source, fieldPath) ?? Array.Empty<string>()).ToList(); break;
+                    case "kubeadmConfigPatchesJSON6902": settings.KubeadmConfigPatchesJson6902 = Json6902List(value, source, fieldPath); break;
+                    default: throw YamlFile.Unknown(source, keyNode, itemPath, key, NodeSettingsFields);
+                }
+            }
+            list.Add(settings);
+        }
+        return list;
+    }
+
+    private static List<KubeadmJson6902Patch> Json6902List(YamlNode node, string source, string path) =>
+        KindYaml.Json6902(node, source, path).Select(e => e.Patch).ToList();
+
+    /// <summary>One node's entry (inside its mapping): the index, then only what is set.</summary>
+    private static void NodeSettings(IEmitter emitter, DindNodeSettings node)
+    {
+        Number(emitter, "node", node.Node);
+        if (node.Labels is { Count: > 0 } labels) TextMap(emitter, "labels", labels);
+        Sections(emitter, "extraMounts", node.ExtraMounts, m =>
+        {
+            Text(emitter, "hostPath", m.HostPath);
+            Text(emitter, "containerPath", m.ContainerPath);
+            if (m.ReadOnly) { Key(emitter, "readOnly"); Plain(emitter, "true"); }
+            if (m.SelinuxRelabel) { Key(emitter, "selinuxRelabel"); Plain(emitter, "true"); }
+            if (!string.IsNullOrEmpty(m.Propagation)) Text(emitter, "propagation", m.Propagation);
+        });
+        Sections(emitter, "extraPortMappings", node.ExtraPortMappings, p =>
+        {
+            Number(emitter, "containerPort", p.ContainerPort);
+            if (p.HostPort != 0) Number(emitter, "hostPort", p.HostPort);
+            if (!string.IsNullOrEmpty(p.ListenAddress)) Text(emitter, "listenAddress", p.ListenAddress);
+            if (!string.IsNullOrEmpty(p.Protocol)) Text(emitter, "protocol", p.Protocol);
+        });
+        Patches(emitter, node.KubeadmConfigPatches, node.KubeadmConfigPatchesJson6902);
+    }
+
+    /// <summary>Merge patches and RFC 6902 patches, under kind's own field names, each only when there is one.</summary>
+    private static void Patches(IEmitter emitter, List<string>? merge, List<KubeadmJson6902Patch>? json6902)
+    {
+        if (merge is { Count: > 0 }) BlockList(emitter, "kubeadmConfigPatches", merge);
+        Sections(emitter, "kubeadmConfigPatchesJSON6902", json6902, patch =>
+        {
+            Text(emitter, "group", patch.Group);
+            Text(emitter, "version", patch.Version);
+            Text(emitter, "kind", patch.Kind);
+            Key(emitter, "patch");
+            Block(emitter, patch.Patch);
+        });
+    }
+
+    /// <summary>A list of sections under <paramref name="key"/>, each written by <paramref name="write"/>; nothing for an empty list.</summary>
+    private static void Sections<T>(IEmitter emitter, string key, IReadOnlyCollection<T>? items, Action<T> write)
+    {
+        if (items is not { Count: > 0 }) return;
+        Key(emitter, key);
+        emitter.Emit(new SequenceStart(AnchorName.Empty, TagName.Empty, isImplicit: true, SequenceStyle.Block));
+        foreach (var item in items)
+        {
+            emitter.Emit(new MappingStart());
+            write(item);
+            emitter.Emit(new MappingEnd());
+        }
+        emitter.Emit(new SequenceEnd());
+    }
+
+    /// <summary>name: value pairs in ordinal name order; values quoted as <see cref="Value"/> does, or plain (booleans).</summary>
+    private static void TextMap(IEmitter emitter, string key, IReadOnlyDictionary<string, string> map, bool plainValues = false)
+    {
+        Key(emitter, key);
+        emitter.Emit(new MappingStart());
+        foreach (var (name, value) in map.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            Value(emitter, name);
+            if (plainValues) Plain(emitter, value);
+            else Value(emitter, value);
+        }
+        emitter.Emit(new MappingEnd());
+    }
+
+    /// <summary>A list of multi-line texts (YAML or TOML documents), each a literal block so that it reads as written.</summary>
+    private static void BlockList(IEmitter emitter, string key, IEnumerable<string> texts)
+    {
+        Key(emitter, key);
+        emitter.Emit(new SequenceStart(AnchorName.Empty, TagName.Empty, isImplicit: true, SequenceStyle.Block));
+        foreach (var text in texts) Block(emitter, text);
+        emitter.Emit(new SequenceEnd());
+    }
+
+    /// <summary>A literal block ("|"); the emitter falls back to double quotes for text a block cannot carry exactly.</summary>
+    private static void Block(IEmitter emitter, string? text)
+    {
+        text ??= "";
+        if (!text.Contains('\n')) { Value(emitter, text); return; }
+        emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, text, ScalarStyle.Literal, isPlainImplicit: false, isQuotedImplicit: true));
     }
 
     private static void Key(IEmitter emitter, string key) => Plain(emitter, key);

@@ -41,6 +41,16 @@ internal static class YamlFile
         return stream.Documents[0].RootNode;
     }
 
+    /// <summary>The top-level mapping of the only document; SpecFileInvalid when the document is a list or a value.</summary>
+    /// <param name="what">What the file is, for messages ("spec file", "kind config").</param>
+    /// <param name="objectName">What its mapping describes ("a DindCluster object").</param>
+    /// <param name="valid">How such a file starts.</param>
+    public static YamlMappingNode LoadTopMapping(string text, string source, string what, string objectName, string valid)
+    {
+        var root = LoadSingleDocument(text, source, what);
+        return root as YamlMappingNode ?? throw Invalid(source, root.Start, $"the {what} holds {Describe(root)}, not {objectName}.", valid);
+    }
+
     /// <summary>Line of a node (1-based); 1 for positionless marks.</summary>
     public static long Line(Mark mark) => Math.Max(1, mark.Line);
 

@@ -7,8 +7,9 @@ using Ipv6Dind.Core.Spec;
 namespace Ipv6Dind.Commands;
 
 /// <summary>
-/// Reads a cluster spec from our YAML (Export-DindClusterSpec), from a Lazyjack config.yaml, or from
-/// kubeadm-dind-cluster's environment variables; completes and validates it like New-DindClusterSpec.
+/// Reads a cluster spec from our YAML (Export-DindClusterSpec), from a kind cluster config (IPv6 only), from a
+/// Lazyjack config.yaml, or from kubeadm-dind-cluster's environment variables; completes and validates it like
+/// New-DindClusterSpec.
 /// Values the source has but Ipv6Dind cannot honour are errors; settings it ignores are warnings.
 /// </summary>
 [Cmdlet(VerbsData.Import, "DindClusterSpec", DefaultParameterSetName = PathSet)]

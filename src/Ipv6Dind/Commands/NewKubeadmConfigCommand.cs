@@ -8,7 +8,9 @@ namespace Ipv6Dind.Commands;
 /// <summary>
 /// kubeadm configuration for every node of a spec: InitConfiguration + ClusterConfiguration + KubeletConfiguration +
 /// KubeProxyConfiguration for the control plane, JoinConfiguration for the workers; kubeadm.k8s.io/v1beta3 below
-/// Kubernetes 1.31, v1beta4 from 1.31. kube-proxy gets conntrack.maxPerCore 0 (see about_Ipv6Dind: the conntrack saga).
+/// Kubernetes 1.31, v1beta4 from 1.31 (v1beta3 up to 1.35 when the spec's kubeadm patches name only v1beta3, as kind's
+/// do). The spec's feature gates, runtime config, node labels and kubeadm patches are applied as kind applies them.
+/// kube-proxy gets conntrack.maxPerCore 0 (see about_Ipv6Dind: the conntrack saga).
 /// </summary>
 [Cmdlet(VerbsCommon.New, "KubeadmConfig", SupportsShouldProcess = true, DefaultParameterSetName = ObjectsSet)]
 [OutputType(typeof(RenderedConfig), ParameterSetName = new[] { ObjectsSet })]
@@ -43,7 +45,7 @@ public sealed class NewKubeadmConfigCommand : ConfigCommandBase
                 ThrowDindError(LabErrors.NodeNotFound(plan.ClusterName, wanted, known));
         }
 
-        WriteVerbose($"Rendering {KubeadmRenderer.ApiVersionFor(Spec.KubernetesVersion is { Length: > 0 } v ? v : SpecDefaults.DefaultKubernetesVersion)} configuration for Kubernetes {Spec.KubernetesVersion}; kube-proxy gets conntrack.maxPerCore: 0 so it never writes the conntrack hashsize, which fails inside a node container.");
+        WriteVerbose($"Rendering {KubeadmRenderer.ApiVersionFor(KubeadmOptions.From(Spec, plan, token))} configuration for Kubernetes {Spec.KubernetesVersion}; kube-proxy gets conntrack.maxPerCore: 0 so it never writes the conntrack hashsize, which fails inside a node container.");
         if (hash is null)
             WriteVerbose("No -CaCertHash: the join configurations skip CA pinning (unsafeSkipCAVerification); the lab flow pins the hash it reads after init.");
         var configs = Invoke(() => KubernetesConfigs.ForCluster(Spec, plan, token, hash).Where(c => c.Kind == "Kubeadm").ToList());

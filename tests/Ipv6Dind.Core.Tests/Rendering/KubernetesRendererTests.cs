@@ -35,14 +35,14 @@ public class KubernetesRendererTests
     // Goldens live in tests/Ipv6Dind.Core.Tests/Golden/ (Golden.Match anchors there itself).
     private static void MatchGolden(string name, string text) => Golden.Match(name, text);
 
-    private static IReadOnlyList<YamlMappingNode> Documents(string yaml)
+    internal static IReadOnlyList<YamlMappingNode> Documents(string yaml)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));
         return stream.Documents.Select(d => Assert.IsType<YamlMappingNode>(d.RootNode)).ToList();
     }
 
-    private static YamlNode At(YamlNode node, params string[] path)
+    internal static YamlNode At(YamlNode node, params string[] path)
     {
         foreach (var key in path)
         {

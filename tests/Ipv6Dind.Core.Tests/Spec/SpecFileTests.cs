@@ -36,7 +36,18 @@ public class SpecFileTests
         Assert.Equal(expected.CalicoManifest, actual.CalicoManifest);
         Assert.Equal(expected.KubernetesVersion, actual.KubernetesVersion);
         Assert.Equal(expected.NodeImage, actual.NodeImage);
+        Assert.Equal(expected.FeatureGates, actual.FeatureGates);
+        Assert.Equal(expected.RuntimeConfig, actual.RuntimeConfig);
+        Assert.Equal(expected.KubeadmConfigPatches, actual.KubeadmConfigPatches);
+        Assert.Equal(expected.KubeadmConfigPatchesJson6902.Select(p => (p.Group, p.Version, p.Kind, p.Patch)), actual.KubeadmConfigPatchesJson6902.Select(p => (p.Group, p.Version, p.Kind, p.Patch)));
+        Assert.Equal(expected.ContainerdConfigPatches, actual.ContainerdConfigPatches);
+        Assert.Equal(expected.NodeSettings.Where(n => !n.IsEmpty()).Select(NodeText), actual.NodeSettings.Select(NodeText));
     }
+
+    private static string NodeText(DindNodeSettings n) =>
+        $"{n.Node} labels [{string.Join(", ", n.Labels.OrderBy(l => l.Key, StringComparer.Ordinal))}] mounts [{string.Join(", ", n.ExtraMounts.Select(m => $"{m.HostPath}|{m.ContainerPath}|{m.ReadOnly}|{m.SelinuxRelabel}|{m.Propagation}"))}] " +
+        $"ports [{string.Join(", ", n.ExtraPortMappings.Select(p => $"{p.ContainerPort}|{p.HostPort}|{p.ListenAddress}|{p.Protocol}"))}] patches [{string.Join("|", n.KubeadmConfigPatches)}] " +
+        $"json [{string.Join(", ", n.KubeadmConfigPatchesJson6902.Select(p => $"{p.Group}|{p.Version}|{p.Kind}|{p.Patch}"))}]";
 
     private static DindException Fails(Action action) => Assert.Throws<DindException>(action);
 
@@ -64,6 +75,7 @@ public class SpecFileTests
     public static TheoryData<string> RoundTripCases() => new()
     {
         "lab", "aaaa", "calico", "two-upstreams", "ipv6-upstream", "unset", "awkward-text", "completed-defaults", "jumbo-mtu",
+        "kind-settings", "kind-awkward-patches", "kind-node-only",
     };
 
     private static DindClusterSpec Case(string name)
@@ -86,6 +98,38 @@ public class SpecFileTests
                 s.Subnet = "# not a comment: really";
                 break;
             case "completed-defaults": s = SpecDefaults.Complete(new DindClusterSpec { ClusterName = "nightly", Nodes = 4 }); break;
+            case "kind-settings":
+                // Every field a kind config brings, with the values of kind's configuration guide.
+                s.FeatureGates["CSIMigration"] = true;
+                s.FeatureGates["AllBeta"] = false;
+                s.RuntimeConfig["api/alpha"] = "false";
+                s.RuntimeConfig["apps/v1beta2"] = "true";
+                s.KubeadmConfigPatches.Add("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nevictionHard:\n  nodefs.available: \"0%\"\n");
+                s.KubeadmConfigPatchesJson6902.Add(new KubeadmJson6902Patch { Group = "kubeadm.k8s.io", Version = "v1beta3", Kind = "ClusterConfiguration", Patch = "- op: add\n  path: /apiServer/certSANs/-\n  value: my-hostname\n" });
+                s.ContainerdConfigPatches.Add("[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"registry:5000\"]");
+                s.NodeSettings.Add(new DindNodeSettings
+                {
+                    Node = 1,
+                    ExtraMounts = { new DindNodeMount { HostPath = "/path/to/my/files", ContainerPath = "/files" }, new DindNodeMount { HostPath = "/path/to/my/other-files/", ContainerPath = "/other-files", ReadOnly = true, SelinuxRelabel = true, Propagation = "None" } },
+                    ExtraPortMappings = { new DindPortMapping { ContainerPort = 80, HostPort = 80, ListenAddress = "::1", Protocol = "TCP" }, new DindPortMapping { ContainerPort = 30950 } },
+                    KubeadmConfigPatches = { "kind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    node-labels: \"my-label=true\"\n" },
+                });
+                s.NodeSettings.Add(new DindNodeSettings
+                {
+                    Node = 3,
+                    Labels = { ["tier"] = "backend", ["true"] = "1.31" },
+                    KubeadmConfigPatchesJson6902 = { new KubeadmJson6902Patch { Group = "kubelet.config.k8s.io", Version = "v1beta1", Kind = "KubeletConfiguration", Patch = "[{\"op\": \"add\", \"path\": \"/a\", \"value\": 1}]" } },
+                });
+                break;
+            case "kind-awkward-patches":
+                // Texts a literal block cannot carry as they are: no final newline, several, leading blanks, trailing blanks.
+                s.KubeadmConfigPatches.AddRange(new[] { "kind: A\nx: 1", "kind: B\n\n\n", "  kind: C\n  x: 1\n", "kind: D \nx: 1\n", "" });
+                s.ContainerdConfigPatches.Add("version = 2\n\t[plugins]\n");
+                break;
+            case "kind-node-only":
+                s.NodeSettings.Add(new DindNodeSettings { Node = 2, Labels = { ["tier"] = "frontend" } });
+                s.NodeSettings.Add(new DindNodeSettings { Node = 3 }); // nothing set: not written
+                break;
         }
         return s;
     }

@@ -81,6 +81,39 @@ public sealed class SpecFileCmdletTests : IClassFixture<ModuleFixture>, IDisposa
         Assert.True(spec.Nodes >= 2);
     }
 
+    [Fact]
+    public void ImportsAKindConfigByDetectingItsFormatAndWarnsForWhatItDoesNotHonour()
+    {
+        var r = _ps.Run($"Import-DindClusterSpec '{SpecData("kind-every-field.yaml")}' -SkipHostCheck");
+        r.AssertSuccess();
+        var spec = r.Single<DindClusterSpec>();
+        Assert.Equal(("app-1-cluster", 3, "kindest/node:v1.33.1", "fd00:10:244::/56", 64), (spec.ClusterName, spec.Nodes, spec.NodeImage, spec.PodPrefix, spec.PodNodePrefixLength));
+        Assert.True(spec.FeatureGates["CSIMigration"]);
+        Assert.Equal(new[] { 1, 2, 3 }, spec.NodeSettings.Select(n => n.Node));
+        Assert.Equal(9, r.Warnings.Count);
+        Assert.Contains(r.Warnings, w => w.Contains("kind-every-field.yaml:21: networking.kubeProxyMode 'nftables': not carried"));
+
+        // The spec file keeps what the kind config brought.
+        _ps.Run($"Import-DindClusterSpec '{SpecData("kind-every-field.yaml")}' -Format Kind -ClusterName lab -SkipHostCheck -WarningAction SilentlyContinue | Export-DindClusterSpec '{P("kind.yaml")}'").AssertSuccess();
+        var again = _ps.Run($"Import-DindClusterSpec '{P("kind.yaml")}' -SkipHostCheck");
+        again.AssertSuccess();
+        Assert.Empty(again.Warnings);
+        Assert.Equal(("lab", 3), (again.Single<DindClusterSpec>().ClusterName, again.Single<DindClusterSpec>().NodeSettings.Count));
+    }
+
+    [Theory]
+    [InlineData("kind-dual.yaml", "Auto", "SpecValueUnsupported")]
+    [InlineData("kind-ipv4.yaml", "Kind", "SpecValueUnsupported")]
+    [InlineData("kind-no-ip-family.yaml", "Auto", "SpecValueUnsupported")]
+    [InlineData("kind-two-control-planes.yaml", "Auto", "SpecValueUnsupported")]
+    [InlineData("lazyjack-config.yaml", "Kind", "SpecFileInvalid")]
+    public void KindConfigsIpv6DindCannotBuildAreRefused(string file, string format, string errorId)
+    {
+        var r = _ps.Run($"Import-DindClusterSpec '{SpecData(file)}' -Format {format} -SkipHostCheck");
+        Assert.Empty(r.Output);
+        Assert.StartsWith(errorId + ",", r.ErrorId);
+    }
+
     [Theory]
     [InlineData("missing.yaml", null, "SpecFileNotFound")]
     [InlineData("junk.yaml", "just: text\n", "SpecFileInvalid")]
